@@ -1,0 +1,1 @@
+//! The structuring presets (engine spec §8).

@@ -1,0 +1,1 @@
+//! Parsing lever ranges (engine spec §2).
