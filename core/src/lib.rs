@@ -10,8 +10,18 @@
 //! - [`rating`], [`tol`], [`hash`]: the rating scale, threshold tolerance, stable hashes.
 //! - [`rules`]: rule keys and gates.
 
+pub mod assess;
+pub mod cashflow;
+pub mod discount;
+pub mod document;
+pub mod engine;
 pub mod error;
+pub mod finance;
+pub mod gates;
 pub mod hash;
+pub mod hints;
+pub mod job;
+pub mod kernel;
 pub mod levers;
 pub mod presets;
 pub mod project;
@@ -21,6 +31,7 @@ mod ranges_parse;
 pub mod request;
 mod request_parse;
 pub mod rules;
+pub mod run;
 pub mod ruleset;
 pub mod tol;
 
