@@ -226,7 +226,13 @@ pub enum Tier {
 
 impl Tier {
     /// The viable tiers, best first.
-    pub const VIABLE: [Tier; 5] = [Tier::Diamond, Tier::Platinum, Tier::Gold, Tier::Silver, Tier::Bronze];
+    pub const VIABLE: [Tier; 5] = [
+        Tier::Diamond,
+        Tier::Platinum,
+        Tier::Gold,
+        Tier::Silver,
+        Tier::Bronze,
+    ];
 
     /// The tier's name as written.
     pub fn as_str(self) -> &'static str {
@@ -267,13 +273,34 @@ mod tests {
     fn matrix_picks_the_first_row_that_holds() {
         let r = Ruleset::v1();
         // UK row 2 (AA) needs DSCR 1.80, tenant A+, LTV 0.55, tenor 25.
-        assert_eq!(unwrapped_rating(r, Country::UK, Rating::Aa, 1.85, 0.55, 20), Rating::Aa);
-        assert_eq!(unwrapped_rating(r, Country::UK, Rating::Aa, 2.0, 0.5, 25), Rating::Aaa);
-        assert_eq!(unwrapped_rating(r, Country::UK, Rating::Aa, 2.0 - 5e-10, 0.5, 25), Rating::Aaa);
-        assert_eq!(unwrapped_rating(r, Country::UK, Rating::A, 2.0, 0.5, 25), Rating::A);
-        assert_eq!(unwrapped_rating(r, Country::UK, Rating::Aa, 1.30, 0.70, 15), Rating::BbPlus);
-        assert_eq!(unwrapped_rating(r, Country::UK, Rating::Aa, 1.05, 0.5, 10), Rating::Ccc);
-        assert_eq!(unwrapped_rating(r, Country::UK, Rating::Nr, 3.0, 0.1, 5), Rating::Ccc);
+        assert_eq!(
+            unwrapped_rating(r, Country::UK, Rating::Aa, 1.85, 0.55, 20),
+            Rating::Aa
+        );
+        assert_eq!(
+            unwrapped_rating(r, Country::UK, Rating::Aa, 2.0, 0.5, 25),
+            Rating::Aaa
+        );
+        assert_eq!(
+            unwrapped_rating(r, Country::UK, Rating::Aa, 2.0 - 5e-10, 0.5, 25),
+            Rating::Aaa
+        );
+        assert_eq!(
+            unwrapped_rating(r, Country::UK, Rating::A, 2.0, 0.5, 25),
+            Rating::A
+        );
+        assert_eq!(
+            unwrapped_rating(r, Country::UK, Rating::Aa, 1.30, 0.70, 15),
+            Rating::BbPlus
+        );
+        assert_eq!(
+            unwrapped_rating(r, Country::UK, Rating::Aa, 1.05, 0.5, 10),
+            Rating::Ccc
+        );
+        assert_eq!(
+            unwrapped_rating(r, Country::UK, Rating::Nr, 3.0, 0.1, 5),
+            Rating::Ccc
+        );
     }
 
     #[test]
@@ -298,7 +325,10 @@ mod tests {
     fn score_components_are_clamped() {
         let r = Ruleset::v1();
         let s = score(r, 100.0, 90.0, 1.6, Rating::Aaa, false, false, false);
-        assert_eq!((s.capital, s.resilience, s.rating, s.simplicity), (40.0, 30.0, 20.0, 10.0));
+        assert_eq!(
+            (s.capital, s.resilience, s.rating, s.simplicity),
+            (40.0, 30.0, 20.0, 10.0)
+        );
         assert_eq!(s.total, 100.0);
         let s = score(r, 100.0, 40.0, 1.2, Rating::Bbb, true, true, true);
         assert!((s.capital - 20.0).abs() < 1e-12);

@@ -46,7 +46,11 @@ impl Scenario {
 /// Step-up growth of lease year `year` (2..=L): hedged at the swap rate for the first `z`
 /// step-ups, else at `cpi`, clamped to the project's floor and cap.
 fn growth(project: &Project, year: u32, z: u32, cpi: f64) -> f64 {
-    let h = if year - 1 <= z { project.zcis_rate } else { cpi };
+    let h = if year - 1 <= z {
+        project.zcis_rate
+    } else {
+        cpi
+    };
     h.clamp(project.cpi_floor, project.cpi_cap)
 }
 

@@ -68,9 +68,8 @@ impl Context<'_> {
         let gate_a_failures = verdict.failed(Gate::A).count();
         let passed_a = gate_a_failures == 0;
         let enforce = self.options.enforce_gates;
-        let candidate = enforce
-            && gate_a_failures == 1
-            && verdict.near_miss_rule(self, &levers).is_some();
+        let candidate =
+            enforce && gate_a_failures == 1 && verdict.near_miss_rule(self, &levers).is_some();
         let size = self.sizable(&levers) && (passed_a || candidate || !enforce || always_size);
         let sized = size.then(|| {
             let s = self.size(&levers, digits);
@@ -102,7 +101,11 @@ impl Context<'_> {
             class,
             counts_gate_b: passed_a,
             near_miss,
-            ranked: if enforce { class == Class::Viable } else { sized.is_some() },
+            ranked: if enforce {
+                class == Class::Viable
+            } else {
+                sized.is_some()
+            },
         }
     }
 }

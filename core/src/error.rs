@@ -101,3 +101,56 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+/// An RFC 9457 problem document, as the front doors print or send it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    /// A URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// HTTP status that goes with it.
+    pub status: u16,
+    /// This occurrence, for a person.
+    pub detail: String,
+    /// Stable UPPER_SNAKE code.
+    pub code: String,
+    /// Every field problem.
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    /// A problem with an explicit code and status.
+    pub fn new(
+        code: &str,
+        status: u16,
+        title: &str,
+        detail: String,
+        errors: Vec<FieldError>,
+    ) -> Problem {
+        Problem {
+            kind: format!(
+                "urn:phase1:problem:{}",
+                code.to_ascii_lowercase().replace('_', "-")
+            ),
+            title: title.to_string(),
+            status,
+            detail,
+            code: code.to_string(),
+            errors,
+        }
+    }
+}
+
+impl From<&InputError> for Problem {
+    fn from(e: &InputError) -> Problem {
+        Problem::new(
+            e.code.as_str(),
+            e.code.http_status(),
+            e.code.title(),
+            e.detail.clone(),
+            e.errors.clone(),
+        )
+    }
+}

@@ -50,7 +50,10 @@ pub fn sum(terms: impl IntoIterator<Item = f64>) -> f64 {
 
 /// Present value at rate `r` per period of `flows` paid at the end of periods 1, 2, ….
 pub fn present_value(flows: &[f64], r: f64) -> f64 {
-    sum(flows.iter().enumerate().map(|(i, f)| f * discount(r, i + 1)))
+    sum(flows
+        .iter()
+        .enumerate()
+        .map(|(i, f)| f * discount(r, i + 1)))
 }
 
 /// Debt service sculpted to `cfads / dscr`, period by period.

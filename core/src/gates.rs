@@ -46,10 +46,18 @@ impl Verdict {
             f64::from(lv.senior_tenor) - f64::from(cap),
         );
         let floor = dscr_floor(ctx, lv);
-        v.set(RuleKey::MinDscrSenior, ge(lv.senior_dscr, floor), floor - lv.senior_dscr);
+        v.set(
+            RuleKey::MinDscrSenior,
+            ge(lv.senior_dscr, floor),
+            floor - lv.senior_dscr,
+        );
         if lv.mezz_on {
             let m = ctx.project.mezz_dscr;
-            v.set(RuleKey::MezzDscrOrder, lt(m, lv.senior_dscr), m - lv.senior_dscr);
+            v.set(
+                RuleKey::MezzDscrOrder,
+                lt(m, lv.senior_dscr),
+                m - lv.senior_dscr,
+            );
         }
         v.set(
             RuleKey::ZcisTenor,
@@ -63,9 +71,17 @@ impl Verdict {
     pub fn gate_b(&mut self, ctx: &Context, lv: &LeverSet, s: &Sized) {
         let rules = ctx.rules;
         let min_cov = ctx.project.min_coverage;
-        self.set(RuleKey::MinCoverage, ge(s.coverage, min_cov), min_cov - s.coverage);
+        self.set(
+            RuleKey::MinCoverage,
+            ge(s.coverage, min_cov),
+            min_cov - s.coverage,
+        );
         let smin = rules.stress_dscr_min();
-        self.set(RuleKey::StressDscr, ge(s.min_stress, smin), smin - s.min_stress);
+        self.set(
+            RuleKey::StressDscr,
+            ge(s.min_stress, smin),
+            smin - s.min_stress,
+        );
         let wal_max = rules.wal_max_ratio() * f64::from(lv.senior_tenor);
         self.set(RuleKey::MaxWal, le(s.wal, wal_max), s.wal - wal_max);
         if lv.wrap {
@@ -144,5 +160,10 @@ impl Verdict {
 
 /// The senior DSCR floor after wrap relief: dscr_floor − (wrap ? relief : 0).
 pub fn dscr_floor(ctx: &Context, lv: &LeverSet) -> f64 {
-    ctx.derived.dscr_floor - if lv.wrap { ctx.rules.wrap().dscr_relief } else { 0.0 }
+    ctx.derived.dscr_floor
+        - if lv.wrap {
+            ctx.rules.wrap().dscr_relief
+        } else {
+            0.0
+        }
 }

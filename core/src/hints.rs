@@ -279,16 +279,13 @@ fn repo_hint(
                 .rating_matrix(ctx.project.country)
                 .iter()
                 .filter(|r| {
-                    r.rating.at_least(c.min_rating) && ctx.project.tenant_rating.at_least(r.tenant_min)
+                    r.rating.at_least(c.min_rating)
+                        && ctx.project.tenant_rating.at_least(r.tenant_min)
                 })
                 .next_back();
             match row {
                 Some(row) if t <= row.max_tenor => {
-                    let to = ceil_cent(
-                        row.dscr
-                            .max(dscr * k / (row.max_ltv * mv))
-                            .max(c.min_dscr),
-                    );
+                    let to = ceil_cent(row.dscr.max(dscr * k / (row.max_ltv * mv)).max(c.min_dscr));
                     (
                         Some(senior_dscr(to)),
                         format!(

@@ -3,8 +3,8 @@
 //! evaluate one permutation.
 
 use crate::document::{
-    self, EvaluateDocument, NearMissDoc, Provenance, RuleCounts, RuleDoc, RulesetRef,
-    ScheduleRow, Stats, TierCounts, BindingCounts,
+    self, BindingCounts, EvaluateDocument, NearMissDoc, Provenance, RuleCounts, RuleDoc,
+    RulesetRef, ScheduleRow, Stats, TierCounts,
 };
 use crate::error::{FieldError, InputError};
 use crate::finance::schedule;
@@ -68,7 +68,13 @@ impl<'a> Job<'a> {
     /// Judges positions `range` (of 0..[`Job::positions`]) on the current rayon pool.
     pub fn judge(&self, range: Range<u64>, progress: &(dyn Fn(u64) + Sync)) -> Partial {
         let end = range.end.min(self.positions());
-        judge_positions(&self.ctx, self.input, &self.plan, range.start.min(end)..end, progress)
+        judge_positions(
+            &self.ctx,
+            self.input,
+            &self.plan,
+            range.start.min(end)..end,
+            progress,
+        )
     }
 
     /// Judges every position.
@@ -190,7 +196,10 @@ impl<'a> Job<'a> {
         let lv = &j.levers;
         let (_, service) = ctx.size_with_service(lv, j.digits);
         let months = |by_year: &[f64]| -> Vec<f64> {
-            by_year.iter().flat_map(|&x| std::iter::repeat_n(x, 12)).collect()
+            by_year
+                .iter()
+                .flat_map(|&x| std::iter::repeat_n(x, 12))
+                .collect()
         };
         let cfads = months(&ctx.profile(j.digits).base[..lv.senior_tenor as usize]);
         let wrap_fee = if lv.wrap {
@@ -198,11 +207,19 @@ impl<'a> Job<'a> {
         } else {
             0.0
         };
-        let senior = schedule(sized.senior, &months(&service.senior), lv.senior_coupon / 12.0, wrap_fee);
+        let senior = schedule(
+            sized.senior,
+            &months(&service.senior),
+            lv.senior_coupon / 12.0,
+            wrap_fee,
+        );
         let mezz = match (&service.mezz, sized.mezz) {
-            (Some(ds), Some(m)) => {
-                Some(schedule(m.amount, &months(ds), ctx.project.mezz_coupon / 12.0, 0.0))
-            }
+            (Some(ds), Some(m)) => Some(schedule(
+                m.amount,
+                &months(ds),
+                ctx.project.mezz_coupon / 12.0,
+                0.0,
+            )),
             _ => None,
         };
         senior

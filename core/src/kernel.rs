@@ -134,7 +134,12 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     /// Precomputes the per-request tables.
-    pub fn new(project: &'a Project, ranges: &'a Ranges, options: Options, rules: &'a Ruleset) -> Context<'a> {
+    pub fn new(
+        project: &'a Project,
+        ranges: &'a Ranges,
+        options: Options,
+        rules: &'a Ruleset,
+    ) -> Context<'a> {
         let years = project.lease_years;
         let nz = ranges.zcis_tenor_years.values.len();
         let mut profiles = Vec::new();
@@ -313,7 +318,9 @@ impl<'a> Context<'a> {
                 .iter()
                 .zip(ds)
                 .zip(m.iter())
-                .fold(f64::INFINITY, |acc, ((&cy, &s), &sm)| acc.min(cy / (s + sm)));
+                .fold(f64::INFINITY, |acc, ((&cy, &s), &sm)| {
+                    acc.min(cy / (s + sm))
+                });
             Mezz {
                 amount,
                 wal,
@@ -352,7 +359,16 @@ impl<'a> Context<'a> {
             unwrapped
         };
         let repo = self.options.repo_rules.then(|| {
-            assess::repo(self.rules, p.country, unwrapped, min_dscr, ltv, lv.senior_tenor, wal, senior)
+            assess::repo(
+                self.rules,
+                p.country,
+                unwrapped,
+                min_dscr,
+                ltv,
+                lv.senior_tenor,
+                wal,
+                senior,
+            )
         });
         let score = assess::score(
             self.rules,

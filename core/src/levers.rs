@@ -203,7 +203,9 @@ impl Ranges {
 
     /// The product of the value counts (saturating; it cannot overflow for valid ranges).
     pub fn cardinality(&self) -> u64 {
-        self.counts().iter().fold(1u64, |acc, &c| acc.saturating_mul(c))
+        self.counts()
+            .iter()
+            .fold(1u64, |acc, &c| acc.saturating_mul(c))
     }
 
     /// Decodes a permutation index into per-lever positions (mixed radix, last lever fastest).
@@ -251,17 +253,38 @@ mod tests {
 
     fn ranges() -> Ranges {
         Ranges {
-            senior_tenor: Resolved { values: vec![10, 12, 15], source: Source::List },
-            senior_coupon: Resolved { values: vec![0.04, 0.05], source: Source::MinMax },
-            senior_dscr: Resolved { values: vec![1.2, 1.3, 1.4, 1.5], source: Source::MinMax },
-            senior_amort: Resolved { values: vec![Amort::Sculpted], source: Source::Default },
+            senior_tenor: Resolved {
+                values: vec![10, 12, 15],
+                source: Source::List,
+            },
+            senior_coupon: Resolved {
+                values: vec![0.04, 0.05],
+                source: Source::MinMax,
+            },
+            senior_dscr: Resolved {
+                values: vec![1.2, 1.3, 1.4, 1.5],
+                source: Source::MinMax,
+            },
+            senior_amort: Resolved {
+                values: vec![Amort::Sculpted],
+                source: Source::Default,
+            },
             indexation_mode: Resolved {
                 values: vec![Indexation::Flat, Indexation::CpiCapped],
                 source: Source::List,
             },
-            zcis_tenor_years: Resolved { values: vec![0, 5], source: Source::List },
-            mezz_on: Resolved { values: vec![false], source: Source::Default },
-            wrap: Resolved { values: vec![false, true], source: Source::List },
+            zcis_tenor_years: Resolved {
+                values: vec![0, 5],
+                source: Source::List,
+            },
+            mezz_on: Resolved {
+                values: vec![false],
+                source: Source::Default,
+            },
+            wrap: Resolved {
+                values: vec![false, true],
+                source: Source::List,
+            },
         }
     }
 

@@ -26,13 +26,13 @@ pub mod levers;
 pub mod presets;
 pub mod project;
 mod project_parse;
-pub mod rating;
 mod ranges_parse;
+pub mod rating;
 pub mod request;
 mod request_parse;
 pub mod rules;
-pub mod run;
 pub mod ruleset;
+pub mod run;
 pub mod tol;
 
 /// The engine version recorded in every run's provenance.

@@ -678,12 +678,19 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
                 }
                 for w in s.windows(2) {
                     if w[1].1 < w[0].1 {
-                        p.push(format!("{} floor {} is below {} floor {}", w[1].0, w[1].1, w[0].0, w[0].1));
+                        p.push(format!(
+                            "{} floor {} is below {} floor {}",
+                            w[1].0, w[1].1, w[0].0, w[0].1
+                        ));
                     }
                 }
             }
         }
-        out.push(outcome("dscr_floors", p, "DSCR floors are positive and non-decreasing from AAA to NR"));
+        out.push(outcome(
+            "dscr_floors",
+            p,
+            "DSCR floors are positive and non-decreasing from AAA to NR",
+        ));
     }
     if wanted("tenor_limits") {
         let mut p = Vec::new();
@@ -697,12 +704,19 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
                 }
                 for w in s.windows(2) {
                     if w[1].1 > w[0].1 {
-                        p.push(format!("{} limit {} is above {} limit {}", w[1].0, w[1].1, w[0].0, w[0].1));
+                        p.push(format!(
+                            "{} limit {} is above {} limit {}",
+                            w[1].0, w[1].1, w[0].0, w[0].1
+                        ));
                     }
                 }
             }
         }
-        out.push(outcome("tenor_limits", p, "tenor limits are positive and non-increasing from AAA to NR"));
+        out.push(outcome(
+            "tenor_limits",
+            p,
+            "tenor limits are positive and non-increasing from AAA to NR",
+        ));
     }
     if wanted("wal_bounds") {
         let mut p = Vec::new();
@@ -712,9 +726,15 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
         }
         let breaks = &raw.repo_haircuts.wal_breaks;
         if breaks.iter().any(|b| !(*b > 0.0)) || breaks.windows(2).any(|w| w[1] <= w[0]) {
-            p.push(format!("haircut WAL breaks {breaks:?} are not positive and increasing"));
+            p.push(format!(
+                "haircut WAL breaks {breaks:?} are not positive and increasing"
+            ));
         }
-        out.push(outcome("wal_bounds", p, "WAL ratio is in (0, 1] and haircut WAL breaks increase"));
+        out.push(outcome(
+            "wal_bounds",
+            p,
+            "WAL ratio is in (0, 1] and haircut WAL breaks increase",
+        ));
     }
     if wanted("af_bands") {
         let mut p = Vec::new();
@@ -728,7 +748,10 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
                 }
                 for w in s.windows(2) {
                     if w[1].1 > w[0].1 {
-                        p.push(format!("{} band {} is above {} band {}", w[1].0, w[1].1, w[0].0, w[0].1));
+                        p.push(format!(
+                            "{} band {} is above {} band {}",
+                            w[1].0, w[1].1, w[0].0, w[0].1
+                        ));
                     }
                 }
             }
@@ -737,7 +760,11 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
         if !(t > 0.0 && t <= 1.0) {
             p.push(format!("max_total_ltv {t} is outside (0, 1]"));
         }
-        out.push(outcome("af_bands", p, "advance bands are in (0, 1] and non-increasing from AAA to NR"));
+        out.push(outcome(
+            "af_bands",
+            p,
+            "advance bands are in (0, 1] and non-increasing from AAA to NR",
+        ));
     }
     if wanted("rating_matrices") {
         let mut p = Vec::new();
@@ -752,14 +779,24 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
                         if !worse_rating || w[1].dscr >= w[0].dscr {
                             p.push(format!(
                                 "{}: row {} ({} at DSCR {}) is not below row {} ({} at DSCR {})",
-                                c.as_str(), i + 1, w[1].rating, w[1].dscr, i, w[0].rating, w[0].dscr
+                                c.as_str(),
+                                i + 1,
+                                w[1].rating,
+                                w[1].dscr,
+                                i,
+                                w[0].rating,
+                                w[0].dscr
                             ));
                         }
                     }
                 }
             }
         }
-        out.push(outcome("rating_matrices", p, "every country's matrix is ordered best first"));
+        out.push(outcome(
+            "rating_matrices",
+            p,
+            "every country's matrix is ordered best first",
+        ));
     }
     if wanted("ratings_known") {
         let mut names: Vec<(String, &str)> = Vec::new();
@@ -786,7 +823,11 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
             .filter(|(_, r)| Rating::parse(r).is_none())
             .map(|(at, r)| format!("{at}: unknown rating {r:?}"))
             .collect();
-        out.push(outcome("ratings_known", p, "every rating named is on the scale"));
+        out.push(outcome(
+            "ratings_known",
+            p,
+            "every rating named is on the scale",
+        ));
     }
     out
 }
@@ -850,13 +891,18 @@ mod tests {
     #[test]
     fn checks_can_be_selected() {
         let checks = validate(&raw(), Some(&["af_bands", "dscr_floors"]));
-        assert_eq!(checks.iter().map(|c| c.id).collect::<Vec<_>>(), ["dscr_floors", "af_bands"]);
+        assert_eq!(
+            checks.iter().map(|c| c.id).collect::<Vec<_>>(),
+            ["dscr_floors", "af_bands"]
+        );
     }
 
     #[test]
     fn unknown_ratings_are_refused_when_typing() {
         let mut r = raw();
         r.wrap.insurer_rating = "AA++".into();
-        assert!(Ruleset::from_raw(r, String::new()).unwrap_err().contains("AA++"));
+        assert!(Ruleset::from_raw(r, String::new())
+            .unwrap_err()
+            .contains("AA++"));
     }
 }

@@ -152,7 +152,9 @@ impl Best {
                 _ => return,
             }
         }
-        let at = self.items.partition_point(|x| x.order(&r) == Ordering::Less);
+        let at = self
+            .items
+            .partition_point(|x| x.order(&r) == Ordering::Less);
         self.items.insert(at, r);
         self.items.truncate(self.limit);
     }
@@ -308,8 +310,11 @@ pub fn judge_positions(
             progress(end - start);
             part
         })
-        .reduce(|| Partial::new(topn, near_limit), |mut a, b| {
-            a.merge(b);
-            a
-        })
+        .reduce(
+            || Partial::new(topn, near_limit),
+            |mut a, b| {
+                a.merge(b);
+                a
+            },
+        )
 }

@@ -1,0 +1,125 @@
+//! Reading requests and settings, and reporting failures as problem documents.
+
+use phase1_core::error::{FieldError, InputError, Problem};
+use phase1_core::request::{Options, Overrides, RunInput, DEFAULT_MAX_CARD};
+use phase1_core::ruleset::Ruleset;
+
+/// Why a command could not do its job.
+pub enum Failure {
+    /// A problem with the input or the settings.
+    Problem(Problem),
+}
+
+impl Failure {
+    /// A failure that is no fault of the input (printing failed, say).
+    pub fn internal(e: impl std::fmt::Display) -> Failure {
+        Failure::Problem(Problem::new(
+            "INTERNAL",
+            500,
+            "Internal error",
+            e.to_string(),
+            Vec::new(),
+        ))
+    }
+
+    /// Prints the failure on stderr: a problem document with `json`, else readable text.
+    pub fn report(&self, json: bool) {
+        let Failure::Problem(p) = self;
+        if json {
+            match serde_json::to_string_pretty(p) {
+                Ok(text) => eprintln!("{text}"),
+                Err(_) => eprintln!("{}: {}", p.code, p.detail),
+            }
+        } else {
+            eprintln!("error: {} ({})", p.detail, p.code);
+            for e in &p.errors {
+                eprintln!("  {}: {}", e.field, e.message);
+            }
+        }
+    }
+}
+
+impl From<InputError> for Failure {
+    fn from(e: InputError) -> Failure {
+        Failure::Problem(Problem::from(&e))
+    }
+}
+
+fn problem(code: &str, status: u16, title: &str, field: &str, message: String) -> Failure {
+    Failure::Problem(Problem::new(
+        code,
+        status,
+        title,
+        message.clone(),
+        vec![FieldError::new(field, message)],
+    ))
+}
+
+/// Reads and parses a fixture-shaped request file.
+pub fn load_request(
+    path: &str,
+    overrides: &Overrides,
+    options: Options,
+    rules: &Ruleset,
+) -> Result<RunInput, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        problem(
+            "FILE_UNREADABLE",
+            400,
+            "The file cannot be read",
+            "file",
+            format!("{path}: {e}"),
+        )
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        problem(
+            "MALFORMED_JSON",
+            400,
+            "The file is not valid JSON",
+            "file",
+            format!("{path}: {e}"),
+        )
+    })?;
+    Ok(RunInput::parse(&value, overrides, options, rules)?)
+}
+
+/// The guardrail: `PHASE1_MAX_CARD`, a positive integer, default 250,000.
+pub fn guardrail() -> Result<u64, Failure> {
+    match std::env::var("PHASE1_MAX_CARD") {
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_MAX_CARD),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(config_error(format!(
+                "must be a positive integer, got {v:?}"
+            ))),
+        },
+        Err(e) => Err(config_error(e.to_string())),
+    }
+}
+
+fn config_error(message: String) -> Failure {
+    problem(
+        "CONFIG_INVALID",
+        500,
+        "A setting is invalid",
+        "PHASE1_MAX_CARD",
+        message,
+    )
+}
+
+/// A rayon pool with `threads` workers (default: one per core).
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
+    if threads == Some(0) {
+        return Err(problem(
+            "VALIDATION_FAILED",
+            422,
+            "The request is invalid",
+            "threads",
+            "must be at least 1".into(),
+        ));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(Failure::internal)
+}
