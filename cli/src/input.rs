@@ -22,20 +22,38 @@ impl Failure {
         ))
     }
 
+    /// Command-line arguments clap refused.
+    pub fn arguments(kind: &str, message: String) -> Failure {
+        let detail = message
+            .lines()
+            .next()
+            .unwrap_or(kind)
+            .trim_start_matches("error: ")
+            .to_string();
+        problem(
+            "INVALID_ARGUMENTS",
+            400,
+            "The command line is invalid",
+            "arguments",
+            detail,
+        )
+    }
+
     /// Prints the failure on stderr: a problem document with `json`, else readable text.
     pub fn report(&self, json: bool) {
+        use std::io::Write;
         let Failure::Problem(p) = self;
-        if json {
-            match serde_json::to_string_pretty(p) {
-                Ok(text) => eprintln!("{text}"),
-                Err(_) => eprintln!("{}: {}", p.code, p.detail),
-            }
+        let text = if json {
+            serde_json::to_string_pretty(p).unwrap_or_else(|_| format!("{}: {}", p.code, p.detail))
         } else {
-            eprintln!("error: {} ({})", p.detail, p.code);
+            let mut text = format!("error: {} ({})", p.detail, p.code);
             for e in &p.errors {
-                eprintln!("  {}: {}", e.field, e.message);
+                text += &format!("\n  {}: {}", e.field, e.message);
             }
-        }
+            text
+        };
+        // Nothing more can be done when stderr itself is closed.
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
     }
 }
 

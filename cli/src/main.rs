@@ -77,7 +77,9 @@ impl OptionFlags {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ObjectiveArg {
+    #[value(name = "score")]
     Score,
+    #[value(name = "day_one_value")]
     DayOneValue,
 }
 
@@ -143,7 +145,22 @@ struct CardinalityArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let json = std::env::args().any(|a| a == "--json");
+            Failure::arguments(
+                e.kind().as_str().unwrap_or("invalid arguments"),
+                e.to_string(),
+            )
+            .report(json);
+            return ExitCode::from(2);
+        }
+    };
     let (json, result) = match cli.command {
         Command::Run(a) => (a.json, run(&a)),
         Command::Evaluate(a) => (a.json, evaluate(&a)),
@@ -162,8 +179,17 @@ fn main() -> ExitCode {
 
 fn print_json<T: Serialize>(value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(Failure::internal)?;
-    println!("{text}");
-    Ok(())
+    emit(&(text + "\n"))
+}
+
+/// Writes to stdout; a closed pipe (`phase1 … | head`) ends the output quietly.
+fn emit(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::internal(e)),
+        _ => Ok(()),
+    }
 }
 
 fn run(a: &RunArgs) -> Result<ExitCode, Failure> {
@@ -200,7 +226,7 @@ fn run(a: &RunArgs) -> Result<ExitCode, Failure> {
     if a.json {
         print_json(&doc)?;
     } else {
-        print!("{}", render::run(&doc));
+        emit(&render::run(&doc))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -213,7 +239,7 @@ fn evaluate(a: &EvaluateArgs) -> Result<ExitCode, Failure> {
     if a.json {
         print_json(&doc)?;
     } else {
-        print!("{}", render::evaluate(&doc));
+        emit(&render::evaluate(&doc))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -251,11 +277,12 @@ fn rules(a: &RulesArgs) -> Result<ExitCode, Failure> {
                 checks,
             })?;
         } else {
-            println!("ruleset {} ({})", rules.version(), rules.hash());
+            let mut text = format!("ruleset {} ({})\n", rules.version(), rules.hash());
             for c in &checks {
                 let mark = if c.passed { "pass" } else { "FAIL" };
-                println!("  {mark}  {:<16} {}", c.id, c.details);
+                text += &format!("  {mark}  {:<16} {}\n", c.id, c.details);
             }
+            emit(&text)?;
         }
         return Ok(if ok {
             ExitCode::SUCCESS
@@ -271,9 +298,12 @@ fn rules(a: &RulesArgs) -> Result<ExitCode, Failure> {
     if a.json {
         print_json(&doc)?;
     } else {
-        println!("ruleset {} ({})", rules.version(), rules.hash());
-        let text = serde_json::to_string_pretty(rules.raw()).map_err(Failure::internal)?;
-        println!("{text}");
+        let tables = serde_json::to_string_pretty(rules.raw()).map_err(Failure::internal)?;
+        emit(&format!(
+            "ruleset {} ({})\n{tables}\n",
+            rules.version(),
+            rules.hash()
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -283,16 +313,18 @@ fn presets(a: &JsonFlag) -> Result<ExitCode, Failure> {
     if a.json {
         print_json(&all)?;
     } else {
+        let mut text = String::new();
         for name in phase1_core::presets::PRESET_NAMES {
-            println!("{name}");
+            text += &format!("{name}\n");
             if let Some(serde_json::Value::Object(m)) =
                 phase1_core::presets::preset_ranges_json(name)
             {
                 for (lever, range) in m {
-                    println!("  {lever:<18} {range}");
+                    text += &format!("  {lever:<18} {range}\n");
                 }
             }
         }
+        emit(&text)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -337,15 +369,17 @@ fn cardinality(a: &CardinalityArgs) -> Result<ExitCode, Failure> {
     if a.json {
         print_json(&doc)?;
     } else {
+        let mut text = String::new();
         for l in &doc.levers {
-            println!("{:<18} {:>6}  ({:?})", l.name, l.count, l.source);
+            text += &format!("{:<18} {:>6}  ({:?})\n", l.name, l.count, l.source);
         }
         let note = if doc.over_guardrail {
             "  OVER the guardrail"
         } else {
             ""
         };
-        println!("cardinality {card} (guardrail {guardrail}){note}");
+        text += &format!("cardinality {card} (guardrail {guardrail}){note}\n");
+        emit(&text)?;
     }
     Ok(ExitCode::SUCCESS)
 }

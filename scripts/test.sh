@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace from a fresh machine: formatting, lints, unit,
+# property, reference and black-box CLI tests, and a compile of the benchmarks.
+# Usage: scripts/test.sh   (CI calls it through .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo is required (https://rustup.rs)" >&2
+  exit 1
+fi
+
+echo "== format"
+cargo fmt --all -- --check
+
+echo "== lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== tests"
+cargo test --workspace --locked --release
+
+echo "== benchmarks compile"
+cargo bench --workspace --locked --no-run
+
+echo "== main job"
+cargo run --release --locked --bin phase1 -- run fixtures/london-dc-alpha.json --json >/dev/null
+cargo run --release --locked --bin phase1 -- rules --validate >/dev/null
+echo "all checks passed"
