@@ -4,22 +4,19 @@ use phase1_core::error::{FieldError, InputError, Problem};
 use phase1_core::request::{Options, Overrides, RunInput, DEFAULT_MAX_CARD};
 use phase1_core::ruleset::Ruleset;
 
-/// Why a command could not do its job.
-pub enum Failure {
-    /// A problem with the input or the settings.
-    Problem(Problem),
-}
+/// Why a command could not do its job: a problem document (boxed: it is large and rare).
+pub struct Failure(Box<Problem>);
 
 impl Failure {
     /// A failure that is no fault of the input (printing failed, say).
     pub fn internal(e: impl std::fmt::Display) -> Failure {
-        Failure::Problem(Problem::new(
+        Failure(Box::new(Problem::new(
             "INTERNAL",
             500,
             "Internal error",
             e.to_string(),
             Vec::new(),
-        ))
+        )))
     }
 
     /// Command-line arguments clap refused.
@@ -42,7 +39,7 @@ impl Failure {
     /// Prints the failure on stderr: a problem document with `json`, else readable text.
     pub fn report(&self, json: bool) {
         use std::io::Write;
-        let Failure::Problem(p) = self;
+        let p = &self.0;
         let text = if json {
             serde_json::to_string_pretty(p).unwrap_or_else(|_| format!("{}: {}", p.code, p.detail))
         } else {
@@ -59,18 +56,18 @@ impl Failure {
 
 impl From<InputError> for Failure {
     fn from(e: InputError) -> Failure {
-        Failure::Problem(Problem::from(&e))
+        Failure(Box::new(Problem::from(&e)))
     }
 }
 
 fn problem(code: &str, status: u16, title: &str, field: &str, message: String) -> Failure {
-    Failure::Problem(Problem::new(
+    Failure(Box::new(Problem::new(
         code,
         status,
         title,
         message.clone(),
         vec![FieldError::new(field, message)],
-    ))
+    )))
 }
 
 /// Reads and parses a fixture-shaped request file.

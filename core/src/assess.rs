@@ -1,5 +1,6 @@
 //! Rating, repo eligibility (engine spec §5), score and tier (§6) of a sized structure.
 
+use crate::levers::LeverSet;
 use crate::project::Country;
 use crate::rating::Rating;
 use crate::ruleset::Ruleset;
@@ -181,10 +182,9 @@ pub fn score(
     day_one_total: f64,
     min_stress_dscr: f64,
     effective: Rating,
-    mezz_on: bool,
-    wrap: bool,
-    hedged: bool,
+    levers: &LeverSet,
 ) -> Score {
+    let (mezz_on, wrap, hedged) = (levers.mezz_on, levers.wrap, levers.zcis_tenor_years > 0);
     let p = rules.score();
     let capital = (p.w_capital
         * (day_one_total / (p.capital_full_at * project_funding_need)).min(1.0))
@@ -321,21 +321,34 @@ mod tests {
         assert_eq!(bad.failures.len(), 4);
     }
 
+    fn levers(mezz_on: bool, wrap: bool, zcis_tenor_years: u32) -> LeverSet {
+        LeverSet {
+            senior_tenor: 10,
+            senior_coupon: 0.05,
+            senior_dscr: 1.3,
+            senior_amort: crate::levers::Amort::Sculpted,
+            indexation_mode: crate::levers::Indexation::Flat,
+            zcis_tenor_years,
+            mezz_on,
+            wrap,
+        }
+    }
+
     #[test]
     fn score_components_are_clamped() {
         let r = Ruleset::v1();
-        let s = score(r, 100.0, 90.0, 1.6, Rating::Aaa, false, false, false);
+        let s = score(r, 100.0, 90.0, 1.6, Rating::Aaa, &levers(false, false, 0));
         assert_eq!(
             (s.capital, s.resilience, s.rating, s.simplicity),
             (40.0, 30.0, 20.0, 10.0)
         );
         assert_eq!(s.total, 100.0);
-        let s = score(r, 100.0, 40.0, 1.2, Rating::Bbb, true, true, true);
+        let s = score(r, 100.0, 40.0, 1.2, Rating::Bbb, &levers(true, true, 5));
         assert!((s.capital - 20.0).abs() < 1e-12);
         assert!((s.resilience - 15.0).abs() < 1e-12);
         assert!((s.rating - 16.0).abs() < 1e-12);
         assert_eq!(s.simplicity, 2.0);
-        let s = score(r, 100.0, 40.0, 0.9, Rating::Ccc, false, false, false);
+        let s = score(r, 100.0, 40.0, 0.9, Rating::Ccc, &levers(false, false, 0));
         assert_eq!(s.resilience, 0.0);
         assert_eq!(s.rating, 8.0);
     }

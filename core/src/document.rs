@@ -506,6 +506,6 @@ pub fn constraints(stats: &Stats) -> Vec<ConstraintDoc> {
             share: share(count),
         })
         .collect();
-    rows.sort_by(|a, b| b.count.cmp(&a.count));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.count));
     rows
 }

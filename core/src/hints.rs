@@ -278,11 +278,10 @@ fn repo_hint(
                 .rules
                 .rating_matrix(ctx.project.country)
                 .iter()
-                .filter(|r| {
+                .rfind(|r| {
                     r.rating.at_least(c.min_rating)
                         && ctx.project.tenant_rating.at_least(r.tenant_min)
-                })
-                .next_back();
+                });
             match row {
                 Some(row) if t <= row.max_tenor => {
                     let to = ceil_cent(row.dscr.max(dscr * k / (row.max_ltv * mv)).max(c.min_dscr));

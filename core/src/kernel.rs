@@ -376,9 +376,7 @@ impl<'a> Context<'a> {
             day_one_total,
             min_stress,
             effective,
-            lv.mezz_on,
-            lv.wrap,
-            lv.zcis_tenor_years > 0,
+            lv,
         );
         if let Some(out) = service {
             out.senior = ds.to_vec();

@@ -672,7 +672,7 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
             Err(e) => p.push(e),
             Ok(s) => {
                 for (b, v) in &s {
-                    if !(*v > 0.0) {
+                    if v.is_nan() || *v <= 0.0 {
                         p.push(format!("{b}: floor {v} is not positive"));
                     }
                 }
@@ -721,11 +721,12 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
     if wanted("wal_bounds") {
         let mut p = Vec::new();
         let r = raw.wal_max_ratio;
-        if !(r > 0.0 && r <= 1.0) {
+        if !(0.0..=1.0).contains(&r) || r == 0.0 {
             p.push(format!("wal_max_ratio {r} is outside (0, 1]"));
         }
         let breaks = &raw.repo_haircuts.wal_breaks;
-        if breaks.iter().any(|b| !(*b > 0.0)) || breaks.windows(2).any(|w| w[1] <= w[0]) {
+        if breaks.iter().any(|b| b.is_nan() || *b <= 0.0) || breaks.windows(2).any(|w| w[1] <= w[0])
+        {
             p.push(format!(
                 "haircut WAL breaks {breaks:?} are not positive and increasing"
             ));
@@ -742,7 +743,7 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
             Err(e) => p.push(e),
             Ok(s) => {
                 for (b, v) in &s {
-                    if !(*v > 0.0 && *v <= 1.0) {
+                    if !(0.0..=1.0).contains(v) || *v == 0.0 {
                         p.push(format!("{b}: advance band {v} is outside (0, 1]"));
                     }
                 }
@@ -757,7 +758,7 @@ pub fn validate(raw: &RawRuleset, only: Option<&[&str]>) -> Vec<Check> {
             }
         }
         let t = raw.max_total_ltv;
-        if !(t > 0.0 && t <= 1.0) {
+        if !(0.0..=1.0).contains(&t) || t == 0.0 {
             p.push(format!("max_total_ltv {t} is outside (0, 1]"));
         }
         out.push(outcome(

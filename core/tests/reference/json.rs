@@ -205,7 +205,9 @@ impl Diffs {
                     let p = format!("{path}.{k}");
                     match e.get(k) {
                         Some(ev) => self.compare(ctx, &p, rv, ev),
-                        None => self.push(format!("{ctx}: {p}: reference {rv} vs engine <missing>")),
+                        None => {
+                            self.push(format!("{ctx}: {p}: reference {rv} vs engine <missing>"))
+                        }
                     }
                 }
             }

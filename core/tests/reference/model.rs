@@ -694,7 +694,12 @@ pub fn gate_b(p: &Project, lv: &LeverSet, s: &Sized, rules: &Ruleset) -> Vec<Rul
         rules,
     ));
     let wal_max = rules.wal_max_ratio() * lv.senior_tenor as f64;
-    out.push(rule(RuleKey::MaxWal, le(s.wal, wal_max), s.wal - wal_max, rules));
+    out.push(rule(
+        RuleKey::MaxWal,
+        le(s.wal, wal_max),
+        s.wal - wal_max,
+        rules,
+    ));
     if lv.wrap {
         let min_u = rules.wrap().min_underlying;
         let notches = s.unwrapped.position() as f64 - min_u.position() as f64;
