@@ -34,6 +34,24 @@ pub struct Hint {
     pub to: HintValue,
 }
 
+/// Move the senior tenor to `to` years.
+fn tenor_hint(lv: &LeverSet, to: u32) -> Hint {
+    Hint {
+        lever: Lever::SeniorTenor,
+        from: HintValue::Int(lv.senior_tenor),
+        to: HintValue::Int(to),
+    }
+}
+
+/// Move the senior DSCR to `to`.
+fn dscr_hint(lv: &LeverSet, to: f64) -> Hint {
+    Hint {
+        lever: Lever::SeniorDscr,
+        from: HintValue::Num(lv.senior_dscr),
+        to: HintValue::Num(to),
+    }
+}
+
 /// The hint (if any) and the message for a near-miss on `key`.
 pub fn advise(
     ctx: &Context,
@@ -46,16 +64,8 @@ pub fn advise(
     let shortfall = verdict.rules[key as usize].shortfall;
     let t = lv.senior_tenor;
     let dscr = lv.senior_dscr;
-    let tenor = |to: u32| Hint {
-        lever: Lever::SeniorTenor,
-        from: HintValue::Int(t),
-        to: HintValue::Int(to),
-    };
-    let senior_dscr = |to: f64| Hint {
-        lever: Lever::SeniorDscr,
-        from: HintValue::Num(dscr),
-        to: HintValue::Num(to),
-    };
+    let tenor = |to| tenor_hint(lv, to);
+    let senior_dscr = |to| dscr_hint(lv, to);
     let hedge = |to: u32| Hint {
         lever: Lever::ZcisTenorYears,
         from: HintValue::Int(lv.zcis_tenor_years),
@@ -202,11 +212,7 @@ fn wal_hint(
     });
     match shorter {
         Some(tt) => (
-            Some(Hint {
-                lever: Lever::SeniorTenor,
-                from: HintValue::Int(t),
-                to: HintValue::Int(tt),
-            }),
+            Some(tenor_hint(lv, tt)),
             format!(
                 "WAL {:.2}y is {shortfall:.2}y over {limit} of the {t}y tenor; at {tt}y the \
                  re-sized debt's WAL is within the limit.",
@@ -233,16 +239,8 @@ fn repo_hint(
     let c = ctx.rules.repo(ctx.project.country);
     let mv = ctx.derived.market_value;
     let (t, dscr, k) = (lv.senior_tenor, lv.senior_dscr, sized.capacity);
-    let tenor = |to: u32| Hint {
-        lever: Lever::SeniorTenor,
-        from: HintValue::Int(t),
-        to: HintValue::Int(to),
-    };
-    let senior_dscr = |to: f64| Hint {
-        lever: Lever::SeniorDscr,
-        from: HintValue::Num(dscr),
-        to: HintValue::Num(to),
-    };
+    let tenor = |to| tenor_hint(lv, to);
+    let senior_dscr = |to| dscr_hint(lv, to);
     match verdict.repo_failures.first() {
         Some(RepoFailure::RepoMinDscr) => {
             let to = ceil_cent(c.min_dscr);
