@@ -48,6 +48,34 @@ pub fn sum<I: IntoIterator<Item = f64>>(items: I) -> f64 {
     s + c
 }
 
+/// A running Neumaier-compensated sum: balances are B_t = B_0 − Σ_{s≤t} principal_s, a
+/// sum over months (Conventions: compensated summation).
+#[derive(Debug, Clone, Copy)]
+pub struct Running {
+    s: f64,
+    c: f64,
+}
+
+impl Running {
+    pub fn new(x: f64) -> Running {
+        Running { s: x, c: 0.0 }
+    }
+
+    pub fn add(&mut self, x: f64) {
+        let t = self.s + x;
+        if self.s.abs() >= x.abs() {
+            self.c += (self.s - t) + x;
+        } else {
+            self.c += (x - t) + self.s;
+        }
+        self.s = t;
+    }
+
+    pub fn value(&self) -> f64 {
+        self.s + self.c
+    }
+}
+
 /// (1 + r)^(−t) with powi (Conventions: discount with powi, not a running product).
 fn disc(r: f64, t: usize) -> f64 {
     (1.0 + r).powi(-(t as i32))
@@ -269,6 +297,8 @@ pub struct Score {
 /// A sized permutation (§4, §5, score of §6).
 #[derive(Debug, Clone)]
 pub struct Sized {
+    /// K, the uncapped senior capacity (kept for inspection; D_eff = D · K / Senior).
+    #[allow(dead_code)]
     pub k: f64,
     pub senior: f64,
     pub binding: &'static str,
@@ -344,12 +374,14 @@ pub fn size(p: &Project, dv: &Derived, lv: &LeverSet, rules: &Ruleset) -> Sized 
 
     // Senior schedule: B_0 = Senior, interest and wrap fee on B_{t−1}.
     let mut rows = Vec::with_capacity(n);
-    let mut b = senior;
+    let mut bal = Running::new(senior);
     for t in 0..n {
+        let b = bal.value();
         let interest = b * lv.senior_coupon / 12.0;
         let wrap_fee = b * premium / 12.0;
         let principal = ds[t] - interest - wrap_fee;
-        b -= principal;
+        bal.add(-principal);
+        let b = bal.value();
         rows.push(Row {
             cfads: c[t],
             ds: ds[t],
@@ -464,15 +496,15 @@ fn mezzanine(
         .min(rules.max_total_ltv() * dv.market_value - senior)
         .max(0.0);
     let scale = if km == 0.0 { 0.0 } else { amount / km };
-    let mut b = amount;
+    let mut bal = Running::new(amount);
     let mut wal_terms = Vec::with_capacity(n);
     let mut combined = f64::INFINITY;
     for t in 0..n {
         let dsm = raw[t] * scale;
-        let interest = b * rm;
+        let interest = bal.value() * rm;
         let principal = dsm - interest;
-        b -= principal;
-        rows[t].mezz = Some([dsm, interest, principal, b]);
+        bal.add(-principal);
+        rows[t].mezz = Some([dsm, interest, principal, bal.value()]);
         wal_terms.push(((t + 1) as f64 / 12.0) * principal / amount);
         combined = combined.min(c[t] / (ds[t] + dsm));
     }
@@ -678,7 +710,14 @@ pub fn gate_a(p: &Project, dv: &Derived, lv: &LeverSet, rules: &Ruleset) -> Vec<
 }
 
 /// Gate B (§6), after sizing.
-pub fn gate_b(p: &Project, lv: &LeverSet, s: &Sized, rules: &Ruleset) -> Vec<RuleResult> {
+/// `repo_rules` off (§11): REPO_ELIGIBILITY is skipped.
+pub fn gate_b(
+    p: &Project,
+    lv: &LeverSet,
+    s: &Sized,
+    rules: &Ruleset,
+    repo_rules: bool,
+) -> Vec<RuleResult> {
     let mut out = Vec::new();
     out.push(rule(
         RuleKey::MinCoverage,
@@ -710,7 +749,7 @@ pub fn gate_b(p: &Project, lv: &LeverSet, s: &Sized, rules: &Ruleset) -> Vec<Rul
             rules,
         ));
     }
-    if p.repo_target {
+    if p.repo_target && repo_rules {
         let f = &s.repo.failures;
         let mut r = rule(
             RuleKey::RepoEligibility,
@@ -747,9 +786,14 @@ pub struct Eval {
     pub rules: Vec<RuleResult>,
     pub gate_a_failed: bool,
     pub gate_b_failed: bool,
-    pub tier: &'static str,
+    /// None when tiering is off (§11).
+    pub tier: Option<&'static str>,
     /// (rule, shortfall) when a near-miss.
     pub near_miss: Option<(RuleKey, f64)>,
+    /// The failed rule keys, in advisory mode only (§11).
+    pub failed_rules: Option<Vec<RuleKey>>,
+    /// False when the repo rules are off (§11): `repo` is null.
+    pub repo_shown: bool,
 }
 
 impl Eval {
@@ -760,9 +804,10 @@ impl Eval {
     }
 }
 
-/// Judges permutation `index` of `input` literally per §3–§6.
+/// Judges permutation `index` of `input` literally per §3–§6, under the options of §11.
 pub fn evaluate(input: &RunInput, dv: &Derived, rules: &Ruleset, index: u64) -> Eval {
     let p = &input.project;
+    let opts = input.options;
     let lv = decode(&input.ranges, index);
     let mut results = gate_a(p, dv, &lv, rules);
     let gate_a_failed = results.iter().any(|r| !r.passed);
@@ -770,7 +815,7 @@ pub fn evaluate(input: &RunInput, dv: &Derived, rules: &Ruleset, index: u64) -> 
     let sized = (lv.senior_tenor <= p.lease_years).then(|| size(p, dv, &lv, rules));
     let mut gate_b_failed = false;
     if let Some(s) = &sized {
-        let b = gate_b(p, &lv, s, rules);
+        let b = gate_b(p, &lv, s, rules, opts.repo_rules);
         gate_b_failed = b.iter().any(|r| !r.passed);
         results.extend(b);
     }
@@ -778,14 +823,21 @@ pub fn evaluate(input: &RunInput, dv: &Derived, rules: &Ruleset, index: u64) -> 
         .as_ref()
         .is_some_and(|s| ge(s.score.total, rules.score().viable_min));
     let failed: Vec<&RuleResult> = results.iter().filter(|r| !r.passed).collect();
-    let tier = if !failed.is_empty() || !score_ok {
-        "Not Viable"
-    } else {
-        tier_of(sized.as_ref().unwrap().score.total, rules)
-    };
-    // Near-miss: the only failed rule over both gates, within its band, score ≥ 40.
-    let near_miss = (failed.len() == 1 && failed[0].within_band && score_ok)
+    // Tier: Not Viable if any rule failed or score < 40 — in advisory mode the tier
+    // ignores failures (score only); null when tiering is off.
+    let counts_failures = opts.enforce_gates && !failed.is_empty();
+    let tier = opts.tiering.then(|| {
+        if counts_failures || !score_ok {
+            "Not Viable"
+        } else {
+            tier_of(sized.as_ref().unwrap().score.total, rules)
+        }
+    });
+    // Near-miss: the only failed rule over both gates, within its band, score ≥ 40; none
+    // in advisory mode.
+    let near_miss = (opts.enforce_gates && failed.len() == 1 && failed[0].within_band && score_ok)
         .then(|| (failed[0].key, failed[0].shortfall));
+    let failed_rules = (!opts.enforce_gates).then(|| failed.iter().map(|r| r.key).collect());
     Eval {
         index,
         levers: lv,
@@ -795,5 +847,7 @@ pub fn evaluate(input: &RunInput, dv: &Derived, rules: &Ruleset, index: u64) -> 
         gate_b_failed,
         tier,
         near_miss,
+        failed_rules,
+        repo_shown: opts.repo_rules,
     }
 }

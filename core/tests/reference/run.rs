@@ -1,7 +1,7 @@
 //! Run-level reference (§6): statistics, ranking, near-miss list.
 
 use super::model::{cardinality, evaluate, Derived, Eval};
-use phase1_core::request::RunInput;
+use phase1_core::request::{Objective, RunInput};
 use phase1_core::rules::RuleKey;
 use phase1_core::ruleset::Ruleset;
 use serde_json::{json, Value};
@@ -12,22 +12,27 @@ fn key(x: f64, unit: f64) -> f64 {
     (x / unit).round()
 }
 
-/// §6 ranking, objective `score`: score desc, day_one_value.total desc, min_stress_dscr
-/// desc, index asc — keys rounded to 1e-6, 0.01 and 1e-6.
-pub fn ranking(a: &Eval, b: &Eval) -> Ordering {
-    let (sa, sb) = (a.sized.as_ref().unwrap(), b.sized.as_ref().unwrap());
-    let ka = (
-        key(sa.score.total, 1e-6),
-        key(sa.day_one_total, 0.01),
-        key(sa.min_stress, 1e-6),
-    );
-    let kb = (
-        key(sb.score.total, 1e-6),
-        key(sb.day_one_total, 0.01),
-        key(sb.min_stress, 1e-6),
-    );
-    kb.0.total_cmp(&ka.0)
-        .then(kb.1.total_cmp(&ka.1))
+/// §6 ranking keys, rounded half away from zero: score to 1e-6, day_one_value.total to
+/// 0.01, min_stress_dscr to 1e-6.
+fn keys(e: &Eval) -> (f64, f64, f64) {
+    let s = e.sized.as_ref().unwrap();
+    (
+        key(s.score.total, 1e-6),
+        key(s.day_one_total, 0.01),
+        key(s.min_stress, 1e-6),
+    )
+}
+
+/// §6 ranking. Objective `score`: score desc, day_one_value.total desc, min_stress_dscr
+/// desc, index asc. Objective `day_one_value`: total desc, score desc, min_stress desc,
+/// index asc.
+pub fn ranking(objective: Objective, a: &Eval, b: &Eval) -> Ordering {
+    let (ka, kb) = (keys(a), keys(b));
+    let first = match objective {
+        Objective::Score => kb.0.total_cmp(&ka.0).then(kb.1.total_cmp(&ka.1)),
+        Objective::DayOneValue => kb.1.total_cmp(&ka.1).then(kb.0.total_cmp(&ka.0)),
+    };
+    first
         .then(kb.2.total_cmp(&ka.2))
         .then(a.index.cmp(&b.index))
 }
@@ -61,6 +66,10 @@ pub fn run(input: &RunInput, rules: &Ruleset) -> RunRef {
         if e.near_miss.is_some() {
             nm_list.push(e.clone());
         }
+        // Advisory (§11): every sizable permutation is ranked, nothing is excluded.
+        if !input.options.enforce_gates && e.sized.is_some() {
+            viable_list.push(e.clone());
+        }
         if e.gate_a_failed {
             gate_a += 1;
             continue;
@@ -76,14 +85,19 @@ pub fn run(input: &RunInput, rules: &Ruleset) -> RunRef {
             not_viable_score += 1;
         } else {
             viable += 1;
-            tiers[tier_names.iter().position(|t| *t == e.tier).unwrap()] += 1;
-            viable_list.push(e);
+            if let Some(t) = e.tier {
+                tiers[tier_names.iter().position(|n| *n == t).unwrap()] += 1;
+            }
+            if input.options.enforce_gates {
+                viable_list.push(e);
+            }
         }
     }
     let nm_count = nm_list.len();
-    viable_list.sort_by(ranking);
+    let objective = input.objective;
+    viable_list.sort_by(|a, b| ranking(objective, a, b));
     viable_list.truncate(input.topn as usize);
-    nm_list.sort_by(ranking);
+    nm_list.sort_by(|a, b| ranking(objective, a, b));
     nm_list.truncate(rules.near_miss_limit() as usize);
 
     let mut rule_map = serde_json::Map::new();
@@ -97,9 +111,14 @@ pub fn run(input: &RunInput, rules: &Ruleset) -> RunRef {
         "gate_b_pruned": gate_b,
         "not_viable_score": not_viable_score,
         "viable": viable,
-        "tier_counts": {
-            "Diamond": tiers[0], "Platinum": tiers[1], "Gold": tiers[2],
-            "Silver": tiers[3], "Bronze": tiers[4],
+        // Empty when tiering is off (§11).
+        "tier_counts": if input.options.tiering {
+            json!({
+                "Diamond": tiers[0], "Platinum": tiers[1], "Gold": tiers[2],
+                "Silver": tiers[3], "Bronze": tiers[4],
+            })
+        } else {
+            json!({})
         },
         "near_misses": nm_count,
         "rule_failures_by_key": Value::Object(rule_map),
