@@ -2,19 +2,22 @@
 //! becomes a sum over at most 40 years.
 //!
 //! Debt service is constant within a lease year (CFADS is), so for a monthly rate r:
-//! - Σ_t DS_t (1+r)^(−t)      = Σ_y DS_y · pv[y],   pv[y]  = Σ_{t in y} (1+r)^(−t)
-//! - Σ_{t<n} B_t (for WAL)    = Σ_y DS_y · ann[y],  ann[y] = Σ_{t in y} a_t,
-//!   with a_t = Σ_{j≤t} (1+r)^(−j), because B_t = Σ_{k>t} DS_k (1+r)^(t−k) and
-//!   WAL = Σ_t (t/12) principal_t / B_0 = (1/12) Σ_{t=0}^{n−1} B_t / B_0 when B_n = 0.
+//!
+//! ```text
+//! Σ_t DS_t (1+r)^(−t)    = Σ_y DS_y · pv(y),   pv(y)  = Σ_{t in y} (1+r)^(−t)
+//! Σ_{t<n} B_t (for WAL)  = Σ_y DS_y · ann(y),  ann(y) = Σ_{t in y} a_t,
+//!   a_t = Σ_{j≤t} (1+r)^(−j),  because B_t = Σ_{k>t} DS_k (1+r)^(t−k)
+//!   and WAL = Σ_t (t/12) principal_t / B_0 = (1/12) Σ_{t=0}^{n−1} B_t / B_0 when B_n = 0.
+//! ```
 
 use crate::finance::{discount, Sum};
 
 /// Per-lease-year sums of discount factors and annuity factors at one monthly rate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct YearTable {
-    /// pv[y] = Σ over the months of year y+1 of (1+r)^(−t).
+    /// `pv[y]` = Σ over the months of lease year y+1 of (1+r)^(−t).
     pub pv: Vec<f64>,
-    /// ann[y] = Σ over the months of year y+1 of a_t.
+    /// `ann[y]` = Σ over the months of lease year y+1 of a_t.
     pub ann: Vec<f64>,
 }
 

@@ -4,11 +4,18 @@
 //! validated project, resolved lever ranges, options and a seed, and returns results.
 //!
 //! Modules, in the order data flows through them:
-//! - [`request`], [`project`], [`levers`], [`presets`]: parse input into types that cannot
-//!   be invalid ([`error`] holds the field errors).
-//! - [`ruleset`]: the versioned ruleset, compiled in as data, with its integrity checks.
-//! - [`rating`], [`tol`], [`hash`]: the rating scale, threshold tolerance, stable hashes.
-//! - [`rules`]: rule keys and gates.
+//! - Input: [`request`], [`project`], [`levers`], [`presets`] parse a request into types that
+//!   cannot be invalid; [`error`] holds the field errors and the problem document.
+//! - Rules: [`ruleset`] (compiled-in data with typed accessors and integrity checks),
+//!   [`rating`], [`rules`] (rule keys), [`tol`] (the 1e-9 tolerance and rounding).
+//! - Money: [`finance`] (period-generic sizing and schedules), [`cashflow`] (CFADS and the
+//!   sidecar by lease year), [`discount`] (per-year discount tables).
+//! - Judging one permutation: [`kernel`] (per-request [`kernel::Context`] and sizing),
+//!   [`assess`] (rating, repo, score, tier), [`gates`], [`hints`], [`engine`].
+//! - Running a grid: [`run`] (plan, ranking, mergeable partials), [`job`] (the entry points
+//!   front doors call), [`document`] (the output documents), [`hash`] (stable ids).
+
+#![deny(missing_docs)]
 
 pub mod assess;
 pub mod cashflow;

@@ -133,11 +133,11 @@ pub struct Derived {
     pub upfront_fees: f64,
     /// project_capex + upfront_fees
     pub funding_need: f64,
-    /// min(lease_years − 2, max_tenor[tenant bucket])
+    /// `min(lease_years − 2, max_tenor[tenant bucket])`
     pub tenor_cap: u32,
-    /// dscr_floor[tenant bucket] + jurisdiction_adjust[country]
+    /// `dscr_floor[tenant bucket] + jurisdiction_adjust[country]`
     pub dscr_floor: f64,
-    /// max_advance[tenant bucket]
+    /// `max_advance[tenant bucket]`
     pub max_advance: f64,
     /// The project currency, echoed for display.
     pub currency: Currency,

@@ -136,7 +136,7 @@ pub struct RawRepo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHaircuts {
-    /// WAL break points: haircut i applies when wal ≤ wal_breaks[i] (the last beyond).
+    /// WAL break points: haircut `i` applies when `wal ≤ wal_breaks[i]` (the last beyond).
     pub wal_breaks: Vec<f64>,
     /// Rating bands, best first.
     pub bands: Vec<RawHaircutBand>,
