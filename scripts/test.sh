@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace from a fresh machine: formatting, lints, unit,
-# property, reference and black-box CLI tests, and a compile of the benchmarks.
+# property, reference, store contract and fault tests against real Redis and MongoDB-wire
+# servers (installed and started by scripts/services.sh), black-box CLI tests, and a compile
+# of the benchmarks.
 # Usage: scripts/test.sh   (CI calls it through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,11 @@ cargo fmt --all -- --check
 
 echo "== lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== services"
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
+services_up
 
 echo "== tests"
 cargo test --workspace --locked --release

@@ -4,6 +4,7 @@
 //! input exits with code 2 and, with `--json`, an RFC 9457 problem document on stderr.
 
 mod input;
+mod ops;
 mod render;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -38,6 +39,10 @@ enum Command {
     Presets(JsonFlag),
     /// Count the permutations a request spans.
     Cardinality(CardinalityArgs),
+    /// Check the configuration and each store; exit 1 naming any failure.
+    Doctor(JsonFlag),
+    /// Create the stores' indexes and TTLs (idempotent).
+    Migrate(JsonFlag),
 }
 
 #[derive(Args)]
@@ -167,6 +172,8 @@ fn main() -> ExitCode {
         Command::Rules(a) => (a.json, rules(&a)),
         Command::Presets(a) => (a.json, presets(&a)),
         Command::Cardinality(a) => (a.json, cardinality(&a)),
+        Command::Doctor(a) => (a.json, ops::doctor(a.json)),
+        Command::Migrate(a) => (a.json, ops::migrate(a.json)),
     };
     match result {
         Ok(code) => code,
@@ -177,13 +184,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_json<T: Serialize>(value: &T) -> Result<(), Failure> {
+pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(Failure::internal)?;
     emit(&(text + "\n"))
 }
 
 /// Writes to stdout; a closed pipe (`phase1 … | head`) ends the output quietly.
-fn emit(text: &str) -> Result<(), Failure> {
+pub(crate) fn emit(text: &str) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

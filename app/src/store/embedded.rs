@@ -1,0 +1,1208 @@
+//! The embedded store: both traits over one local redb file, for `phase1 serve` on a
+//! laptop with nothing installed.
+//!
+//! Why redb (not SQLite): it is pure Rust (no C toolchain, no second copy of a C library in
+//! the build), a single file with ACID transactions, MVCC readers and one serialised writer,
+//! and crash-safe commits — exactly the guarantees the traits promise — with a small API.
+//! Queries here are scans over small tables, which a local store can afford.
+//!
+//! Every operation is one redb transaction run on tokio's blocking pool, so multi-step
+//! operations (token rotation, rate limits, claims, finishing a run with its result) are
+//! atomic. Records and key-value entries are JSON. Expiry is decided by the injected clock:
+//! expired records are invisible on read, and a sweep deletes them at open and every ten
+//! minutes while the store is alive.
+
+use super::doc::{DocStore, SchemaCheck};
+use super::error::StoreError;
+use super::kv::{KvStore, MetricBuckets};
+use super::model::{
+    AuditRow, MonitorConfig, MonitorResult, Page, ProjectRecord, RateDecision, RateLimit, Rotation,
+    RunRecord, RunStatus, UserRecord, Versioned,
+};
+use super::StoreSettings;
+use crate::clock::{Millis, SharedClock};
+use async_trait::async_trait;
+use redb::{Database, ReadableTable, TableDefinition, TableHandle};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+type Table = TableDefinition<'static, &'static str, &'static [u8]>;
+
+const PROJECTS: Table = TableDefinition::new("projects");
+const RUNS: Table = TableDefinition::new("runs");
+const RESULTS: Table = TableDefinition::new("results");
+const USERS: Table = TableDefinition::new("users");
+const SETTINGS: Table = TableDefinition::new("settings");
+const AUDIT: Table = TableDefinition::new("audit");
+const MONITORS: Table = TableDefinition::new("monitors");
+const MONITOR_RESULTS: Table = TableDefinition::new("monitor_results");
+const KV: Table = TableDefinition::new("kv");
+
+const TABLES: [Table; 9] = [
+    PROJECTS,
+    RUNS,
+    RESULTS,
+    USERS,
+    SETTINGS,
+    AUDIT,
+    MONITORS,
+    MONITOR_RESULTS,
+    KV,
+];
+
+/// How often the background sweep deletes expired records.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+const STORE: &str = "embedded";
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::unavailable(STORE, e)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt(STORE, e))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::corrupt(STORE, e))
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A stored result document with the creation time of its run.
+#[derive(Serialize, Deserialize)]
+struct StoredResult {
+    created_at: Millis,
+    document: Value,
+}
+
+/// A key-value entry with its logical expiry.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    until: Millis,
+    value: Value,
+}
+
+/// Both stores over one redb file.
+pub struct Embedded {
+    db: Arc<Database>,
+    clock: SharedClock,
+    path: PathBuf,
+    retention_ms: i64,
+    audit_retention_ms: i64,
+    op_timeout: Duration,
+}
+
+impl std::fmt::Debug for Embedded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedded")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// Table access inside a transaction, for the helpers below.
+trait Tables {
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<T>, StoreError>;
+    fn all_json<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<T>, StoreError>;
+}
+
+impl Tables for redb::ReadTransaction {
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let t = match self.open_table(table) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        match t.get(key).map_err(unavailable)? {
+            Some(v) => decode(v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn all_json<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<T>, StoreError> {
+        let t = match self.open_table(table) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let mut out = Vec::new();
+        for row in t.iter().map_err(unavailable)? {
+            let (_, v) = row.map_err(unavailable)?;
+            out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+}
+
+impl Tables for redb::WriteTransaction {
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let t = self.open_table(table).map_err(unavailable)?;
+        let found = t.get(key).map_err(unavailable)?;
+        match found {
+            Some(v) => decode(v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn all_json<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<T>, StoreError> {
+        let t = self.open_table(table).map_err(unavailable)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(unavailable)? {
+            let (_, v) = row.map_err(unavailable)?;
+            out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+}
+
+fn put_json<T: Serialize>(
+    tx: &redb::WriteTransaction,
+    table: Table,
+    key: &str,
+    value: &T,
+) -> Result<(), StoreError> {
+    let bytes = encode(value)?;
+    let mut t = tx.open_table(table).map_err(unavailable)?;
+    t.insert(key, bytes.as_slice()).map_err(unavailable)?;
+    Ok(())
+}
+
+fn remove(tx: &redb::WriteTransaction, table: Table, key: &str) -> Result<bool, StoreError> {
+    let mut t = tx.open_table(table).map_err(unavailable)?;
+    let existed = t.remove(key).map_err(unavailable)?.is_some();
+    Ok(existed)
+}
+
+/// Reads an unexpired key-value entry.
+fn kv_get(
+    tx: &redb::WriteTransaction,
+    key: &str,
+    now: Millis,
+) -> Result<Option<Value>, StoreError> {
+    Ok(tx
+        .get_json::<Entry>(KV, key)?
+        .filter(|e| e.until > now)
+        .map(|e| e.value))
+}
+
+fn kv_put(
+    tx: &redb::WriteTransaction,
+    key: &str,
+    value: Value,
+    until: Millis,
+) -> Result<(), StoreError> {
+    put_json(tx, KV, key, &Entry { until, value })
+}
+
+fn page<T>(mut rows: Vec<T>, page: Page) -> Vec<T> {
+    let start = usize::try_from(page.offset)
+        .unwrap_or(usize::MAX)
+        .min(rows.len());
+    let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    rows.drain(..start);
+    rows.truncate(limit);
+    rows
+}
+
+impl Embedded {
+    /// Opens (creating if needed) the file of `settings.embedded_path`.
+    pub async fn open(
+        settings: &StoreSettings,
+        clock: SharedClock,
+    ) -> Result<Embedded, StoreError> {
+        Embedded::open_at(&settings.embedded_path, settings, clock).await
+    }
+
+    /// Opens (creating if needed) the store at `path`.
+    pub async fn open_at(
+        path: &Path,
+        settings: &StoreSettings,
+        clock: SharedClock,
+    ) -> Result<Embedded, StoreError> {
+        let path = path.to_path_buf();
+        let p = path.clone();
+        let db = tokio::task::spawn_blocking(move || {
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            Database::create(&p).map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => unavailable(format!(
+                    "{} is already open in another process",
+                    p.display()
+                )),
+                e => unavailable(format!("{}: {e}", p.display())),
+            })
+        })
+        .await
+        .map_err(unavailable)??;
+        let store = Embedded {
+            db: Arc::new(db),
+            clock,
+            path,
+            retention_ms: settings.retention_ms(),
+            audit_retention_ms: settings.audit_retention_ms(),
+            op_timeout: settings.op_timeout,
+        };
+        store.migrate().await?;
+        store.sweep().await?;
+        store.start_sweeper();
+        Ok(store)
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn start_sweeper(&self) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let db: Weak<Database> = Arc::downgrade(&self.db);
+        let clock = self.clock.clone();
+        let (retention, audit) = (self.retention_ms, self.audit_retention_ms);
+        handle.spawn(async move {
+            loop {
+                tokio::time::sleep(SWEEP_EVERY).await;
+                let Some(db) = db.upgrade() else { return };
+                let now = clock.now_ms();
+                let _ =
+                    tokio::task::spawn_blocking(move || sweep_db(&db, now, retention, audit)).await;
+            }
+        });
+    }
+
+    /// Deletes every expired record and entry now; returns how many.
+    pub async fn sweep(&self) -> Result<u64, StoreError> {
+        let now = self.clock.now_ms();
+        let (retention, audit) = (self.retention_ms, self.audit_retention_ms);
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || sweep_db(&db, now, retention, audit))
+            .await
+            .map_err(unavailable)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let tx = db.begin_read().map_err(unavailable)?;
+            f(&tx)
+        });
+        super::error::with_timeout(STORE, self.op_timeout, async {
+            job.await.map_err(unavailable)?
+        })
+        .await
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let tx = db.begin_write().map_err(unavailable)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(out)
+        });
+        super::error::with_timeout(STORE, self.op_timeout, async {
+            job.await.map_err(unavailable)?
+        })
+        .await
+    }
+
+    fn fresh(&self, created_at: Millis, now: Millis) -> bool {
+        created_at + self.retention_ms > now
+    }
+}
+
+fn sweep_db(
+    db: &Database,
+    now: Millis,
+    retention: i64,
+    audit_retention: i64,
+) -> Result<u64, StoreError> {
+    let tx = db.begin_write().map_err(unavailable)?;
+    let mut removed = 0u64;
+    {
+        let expired = |table: Table,
+                       tx: &redb::WriteTransaction,
+                       stale: &dyn Fn(&[u8]) -> bool|
+         -> Result<u64, StoreError> {
+            let mut t = tx.open_table(table).map_err(unavailable)?;
+            let mut keys = Vec::new();
+            for row in t.iter().map_err(unavailable)? {
+                let (k, v) = row.map_err(unavailable)?;
+                if stale(v.value()) {
+                    keys.push(k.value().to_string());
+                }
+            }
+            for k in &keys {
+                t.remove(k.as_str()).map_err(unavailable)?;
+            }
+            Ok(keys.len() as u64)
+        };
+        let created_before = |limit: Millis| {
+            move |b: &[u8]| {
+                serde_json::from_slice::<Value>(b)
+                    .ok()
+                    .and_then(|v| v["created_at"].as_i64())
+                    .is_some_and(|c| c < limit)
+            }
+        };
+        removed += expired(PROJECTS, &tx, &created_before(now - retention))?;
+        removed += expired(RUNS, &tx, &created_before(now - retention))?;
+        removed += expired(RESULTS, &tx, &created_before(now - retention))?;
+        removed += expired(MONITOR_RESULTS, &tx, &|b| {
+            serde_json::from_slice::<Value>(b)
+                .ok()
+                .and_then(|v| v["at"].as_i64())
+                .is_some_and(|at| at < now - retention)
+        })?;
+        removed += expired(AUDIT, &tx, &|b| {
+            serde_json::from_slice::<Value>(b)
+                .ok()
+                .and_then(|v| v["when"].as_i64())
+                .is_some_and(|w| w < now - audit_retention)
+        })?;
+        removed += expired(KV, &tx, &|b| {
+            serde_json::from_slice::<Entry>(b).is_ok_and(|e| e.until <= now)
+        })?;
+    }
+    tx.commit().map_err(unavailable)?;
+    Ok(removed)
+}
+
+#[async_trait]
+impl DocStore for Embedded {
+    fn backend(&self) -> &'static str {
+        STORE
+    }
+
+    async fn ping(&self) -> Result<Duration, StoreError> {
+        let start = Instant::now();
+        self.read(|tx| tx.get_json::<Value>(SETTINGS, "ping").map(|_| ()))
+            .await?;
+        Ok(start.elapsed())
+    }
+
+    async fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        self.write(|tx| {
+            let existing: Vec<String> = tx
+                .list_tables()
+                .map_err(unavailable)?
+                .map(|t| t.name().to_string())
+                .collect();
+            let mut created = Vec::new();
+            for t in TABLES {
+                if !existing.iter().any(|e| e == t.name()) {
+                    tx.open_table(t).map_err(unavailable)?;
+                    created.push(format!("created table {}", t.name()));
+                }
+            }
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn check_schema(&self) -> Result<Vec<SchemaCheck>, StoreError> {
+        let (retention, audit) = (
+            self.retention_ms / 86_400_000,
+            self.audit_retention_ms / 86_400_000,
+        );
+        self.read(move |tx| {
+            let existing: Vec<String> = tx
+                .list_tables()
+                .map_err(unavailable)?
+                .map(|t| t.name().to_string())
+                .collect();
+            let mut checks: Vec<SchemaCheck> = TABLES
+                .iter()
+                .map(|t| {
+                    let ok = existing.iter().any(|e| e == t.name());
+                    SchemaCheck {
+                        collection: t.name().to_string(),
+                        name: "table".into(),
+                        ok,
+                        details: if ok {
+                            "present".into()
+                        } else {
+                            "missing".into()
+                        },
+                    }
+                })
+                .collect();
+            for (table, days) in [
+                ("projects", retention),
+                ("runs", retention),
+                ("results", retention),
+                ("monitor_results", retention),
+                ("audit", audit),
+            ] {
+                checks.push(SchemaCheck {
+                    collection: table.into(),
+                    name: "ttl".into(),
+                    ok: true,
+                    details: format!(
+                        "expire after {days} days, honoured on read, swept every {} s",
+                        SWEEP_EVERY.as_secs()
+                    ),
+                });
+            }
+            Ok(checks)
+        })
+        .await
+    }
+
+    async fn save_project(&self, project: &ProjectRecord) -> Result<(), StoreError> {
+        let p = project.clone();
+        self.write(move |tx| {
+            if tx.get_json::<Value>(PROJECTS, &p.id)?.is_some() {
+                return Err(StoreError::Duplicate {
+                    what: format!("project {}", p.id),
+                });
+            }
+            put_json(tx, PROJECTS, &p.id, &p)
+        })
+        .await
+    }
+
+    async fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>, StoreError> {
+        let id = id.to_string();
+        let now = self.clock.now_ms();
+        let p: Option<ProjectRecord> = self.read(move |tx| tx.get_json(PROJECTS, &id)).await?;
+        Ok(p.filter(|p| self.fresh(p.created_at, now)))
+    }
+
+    async fn list_projects(
+        &self,
+        owner: Option<&str>,
+        pg: Page,
+    ) -> Result<Vec<ProjectRecord>, StoreError> {
+        let now = self.clock.now_ms();
+        let mut rows: Vec<ProjectRecord> = self.read(|tx| tx.all_json(PROJECTS)).await?;
+        rows.retain(|p| self.fresh(p.created_at, now) && owner.is_none_or(|o| p.owner == o));
+        rows.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(page(rows, pg))
+    }
+
+    async fn delete_project(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        let now = self.clock.now_ms();
+        let retention = self.retention_ms;
+        self.write(move |tx| {
+            let found: Option<ProjectRecord> = tx.get_json(PROJECTS, &id)?;
+            remove(tx, PROJECTS, &id)?;
+            Ok(found.is_some_and(|p| p.created_at + retention > now))
+        })
+        .await
+    }
+
+    async fn create_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let r = run.clone();
+        self.write(move |tx| {
+            if tx.get_json::<Value>(RUNS, &r.id)?.is_some() {
+                return Err(StoreError::Duplicate {
+                    what: format!("run {}", r.id),
+                });
+            }
+            put_json(tx, RUNS, &r.id, &r)
+        })
+        .await
+    }
+
+    async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        let id = id.to_string();
+        let now = self.clock.now_ms();
+        let r: Option<RunRecord> = self.read(move |tx| tx.get_json(RUNS, &id)).await?;
+        Ok(r.filter(|r| self.fresh(r.created_at, now)))
+    }
+
+    async fn list_runs(&self, owner: Option<&str>, pg: Page) -> Result<Vec<RunRecord>, StoreError> {
+        let now = self.clock.now_ms();
+        let mut rows: Vec<RunRecord> = self.read(|tx| tx.all_json(RUNS)).await?;
+        rows.retain(|r| self.fresh(r.created_at, now) && owner.is_none_or(|o| r.owner == o));
+        rows.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(page(rows, pg))
+    }
+
+    async fn claim_run(
+        &self,
+        worker: &str,
+        now: Millis,
+        lease_ms: i64,
+        max_attempts: u32,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let worker = worker.to_string();
+        let retention = self.retention_ms;
+        self.write(move |tx| {
+            let mut runs: Vec<RunRecord> = tx.all_json(RUNS)?;
+            runs.retain(|r| {
+                r.created_at + retention > now
+                    && r.attempts < max_attempts
+                    && (r.status == RunStatus::Queued
+                        || (r.status == RunStatus::Running
+                            && r.lease_until.is_some_and(|l| l < now)))
+            });
+            let Some(mut run) = runs.into_iter().min_by(|a, b| {
+                a.created_at
+                    .cmp(&b.created_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            }) else {
+                return Ok(None);
+            };
+            run.status = RunStatus::Running;
+            run.worker = Some(worker);
+            run.lease_until = Some(now + lease_ms);
+            run.attempts += 1;
+            put_json(tx, RUNS, &run.id, &run)?;
+            Ok(Some(run))
+        })
+        .await
+    }
+
+    async fn update_progress(
+        &self,
+        id: &str,
+        worker: &str,
+        progress_pct: f64,
+        lease_until: Millis,
+    ) -> Result<bool, StoreError> {
+        let (id, worker) = (id.to_string(), worker.to_string());
+        self.write(move |tx| {
+            let Some(mut run) = tx.get_json::<RunRecord>(RUNS, &id)? else {
+                return Ok(false);
+            };
+            if run.status != RunStatus::Running || run.worker.as_deref() != Some(worker.as_str()) {
+                return Ok(false);
+            }
+            run.progress_pct = progress_pct;
+            run.lease_until = Some(lease_until);
+            put_json(tx, RUNS, &id, &run)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn finish_run(
+        &self,
+        id: &str,
+        worker: Option<&str>,
+        result: &Value,
+        finished_at: Millis,
+    ) -> Result<bool, StoreError> {
+        let (id, worker, result) = (id.to_string(), worker.map(str::to_string), result.clone());
+        self.write(move |tx| {
+            let Some(mut run) = tx.get_json::<RunRecord>(RUNS, &id)? else {
+                return Ok(false);
+            };
+            let held = worker
+                .as_deref()
+                .is_none_or(|w| run.worker.as_deref() == Some(w));
+            if !run.status.is_active() || !held {
+                return Ok(false);
+            }
+            put_json(
+                tx,
+                RESULTS,
+                &id,
+                &StoredResult {
+                    created_at: run.created_at,
+                    document: result,
+                },
+            )?;
+            run.status = RunStatus::Done;
+            run.progress_pct = 100.0;
+            run.finished_at = Some(finished_at);
+            run.lease_until = None;
+            put_json(tx, RUNS, &id, &run)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn fail_run(
+        &self,
+        id: &str,
+        error: &Value,
+        finished_at: Millis,
+    ) -> Result<bool, StoreError> {
+        let (id, error) = (id.to_string(), error.clone());
+        self.write(move |tx| {
+            let Some(mut run) = tx.get_json::<RunRecord>(RUNS, &id)? else {
+                return Ok(false);
+            };
+            if !run.status.is_active() {
+                return Ok(false);
+            }
+            run.status = RunStatus::Failed;
+            run.error = Some(error);
+            run.finished_at = Some(finished_at);
+            run.lease_until = None;
+            put_json(tx, RUNS, &id, &run)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn cancel_run(&self, id: &str, at: Millis) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            let Some(mut run) = tx.get_json::<RunRecord>(RUNS, &id)? else {
+                return Ok(false);
+            };
+            if !run.status.is_active() {
+                return Ok(false);
+            }
+            run.status = RunStatus::Cancelled;
+            run.finished_at = Some(at);
+            run.lease_until = None;
+            put_json(tx, RUNS, &id, &run)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn delete_run(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            remove(tx, RESULTS, &id)?;
+            remove(tx, RUNS, &id)
+        })
+        .await
+    }
+
+    async fn get_result(&self, run_id: &str) -> Result<Option<Value>, StoreError> {
+        let id = run_id.to_string();
+        let now = self.clock.now_ms();
+        let retention = self.retention_ms;
+        self.read(move |tx| {
+            let run: Option<RunRecord> = tx.get_json(RUNS, &id)?;
+            if !run.is_some_and(|r| r.status == RunStatus::Done && r.created_at + retention > now) {
+                return Ok(None);
+            }
+            Ok(tx
+                .get_json::<StoredResult>(RESULTS, &id)?
+                .map(|r| r.document))
+        })
+        .await
+    }
+
+    async fn find_cached_run(&self, cache_key: &str) -> Result<Option<RunRecord>, StoreError> {
+        let now = self.clock.now_ms();
+        let runs: Vec<RunRecord> = self.read(|tx| tx.all_json(RUNS)).await?;
+        Ok(runs
+            .into_iter()
+            .filter(|r| {
+                r.status == RunStatus::Done
+                    && r.cache_key.as_deref() == Some(cache_key)
+                    && self.fresh(r.created_at, now)
+            })
+            .max_by(|a, b| {
+                a.created_at
+                    .cmp(&b.created_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            }))
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let u = user.clone();
+        self.write(move |tx| {
+            if tx.get_json::<Value>(USERS, &u.email)?.is_some() {
+                return Err(StoreError::Duplicate {
+                    what: format!("user {}", u.email),
+                });
+            }
+            put_json(tx, USERS, &u.email, &u)
+        })
+        .await
+    }
+
+    async fn get_user(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        let email = email.to_string();
+        self.read(move |tx| tx.get_json(USERS, &email)).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut users: Vec<UserRecord> = self.read(|tx| tx.all_json(USERS)).await?;
+        users.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(users)
+    }
+
+    async fn update_user_if_version(
+        &self,
+        user: &UserRecord,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let mut u = user.clone();
+        self.write(move |tx| {
+            let found = tx
+                .get_json::<UserRecord>(USERS, &u.email)?
+                .map(|s| s.version);
+            if found != Some(expected) {
+                return Err(StoreError::VersionConflict {
+                    expected: Some(expected),
+                    found,
+                });
+            }
+            u.version = expected + 1;
+            put_json(tx, USERS, &u.email, &u)
+        })
+        .await
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<Versioned<Value>>, StoreError> {
+        let key = key.to_string();
+        self.read(move |tx| tx.get_json(SETTINGS, &key)).await
+    }
+
+    async fn put_versioned_if(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &Value,
+    ) -> Result<u64, StoreError> {
+        let (key, value) = (key.to_string(), value.clone());
+        self.write(move |tx| {
+            let found = tx
+                .get_json::<Versioned<Value>>(SETTINGS, &key)?
+                .map(|v| v.version);
+            if found != expected {
+                return Err(StoreError::VersionConflict { expected, found });
+            }
+            let version = expected.map_or(1, |e| e + 1);
+            put_json(tx, SETTINGS, &key, &Versioned { version, value })?;
+            Ok(version)
+        })
+        .await
+    }
+
+    async fn delete_versioned(&self, key: &str) -> Result<bool, StoreError> {
+        let key = key.to_string();
+        self.write(move |tx| remove(tx, SETTINGS, &key)).await
+    }
+
+    async fn append_audit(&self, row: &AuditRow) -> Result<(), StoreError> {
+        let r = row.clone();
+        self.write(move |tx| {
+            if tx.get_json::<Value>(AUDIT, &r.audit_id)?.is_some() {
+                return Err(StoreError::Duplicate {
+                    what: format!("audit row {}", r.audit_id),
+                });
+            }
+            put_json(tx, AUDIT, &r.audit_id, &r)
+        })
+        .await
+    }
+
+    async fn list_audit(&self, pg: Page) -> Result<Vec<AuditRow>, StoreError> {
+        let now = self.clock.now_ms();
+        let mut rows: Vec<AuditRow> = self.read(|tx| tx.all_json(AUDIT)).await?;
+        rows.retain(|r| r.when + self.audit_retention_ms > now);
+        rows.sort_by(|a, b| {
+            b.when
+                .cmp(&a.when)
+                .then_with(|| b.audit_id.cmp(&a.audit_id))
+        });
+        Ok(page(rows, pg))
+    }
+
+    async fn save_monitor(&self, monitor: &MonitorConfig) -> Result<(), StoreError> {
+        let m = monitor.clone();
+        self.write(move |tx| put_json(tx, MONITORS, &m.id, &m))
+            .await
+    }
+
+    async fn get_monitor(&self, id: &str) -> Result<Option<MonitorConfig>, StoreError> {
+        let id = id.to_string();
+        self.read(move |tx| tx.get_json(MONITORS, &id)).await
+    }
+
+    async fn record_monitor_result(&self, result: &MonitorResult) -> Result<(), StoreError> {
+        let r = result.clone();
+        self.write(move |tx| put_json(tx, MONITOR_RESULTS, &r.id, &r))
+            .await
+    }
+
+    async fn list_monitor_results(
+        &self,
+        monitor_id: &str,
+        limit: u64,
+    ) -> Result<Vec<MonitorResult>, StoreError> {
+        let now = self.clock.now_ms();
+        let mut rows: Vec<MonitorResult> = self.read(|tx| tx.all_json(MONITOR_RESULTS)).await?;
+        rows.retain(|r| r.monitor_id == monitor_id && self.fresh(r.at, now));
+        rows.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
+        Ok(page(rows, Page { offset: 0, limit }))
+    }
+}
+
+#[async_trait]
+impl KvStore for Embedded {
+    fn backend(&self) -> &'static str {
+        STORE
+    }
+
+    async fn ping(&self) -> Result<Duration, StoreError> {
+        DocStore::ping(self).await
+    }
+
+    async fn create_refresh_family(
+        &self,
+        family: &str,
+        user: &str,
+        token_hash: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let (family, user, hash) = (family.to_string(), user.to_string(), token_hash.to_string());
+        let now = self.clock.now_ms();
+        let until = now + ms(ttl);
+        self.write(move |tx| {
+            kv_put(
+                tx,
+                &format!("rf:{family}"),
+                json!({"user": user, "current": hash}),
+                until,
+            )?;
+            let key = format!("uf:{user}");
+            let mut families: Vec<String> = kv_get(tx, &key, now)?
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            let keep_until = tx
+                .get_json::<Entry>(KV, &key)?
+                .map_or(until, |e| e.until.max(until));
+            if !families.contains(&family) {
+                families.push(family);
+            }
+            kv_put(tx, &key, json!(families), keep_until)
+        })
+        .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        family: &str,
+        presented_hash: &str,
+        next_hash: &str,
+        ttl: Duration,
+    ) -> Result<Rotation, StoreError> {
+        let key = format!("rf:{family}");
+        let (presented, next) = (presented_hash.to_string(), next_hash.to_string());
+        let now = self.clock.now_ms();
+        let until = now + ms(ttl);
+        self.write(move |tx| {
+            let Some(f) = kv_get(tx, &key, now)? else {
+                return Ok(Rotation::Unknown);
+            };
+            let user = f["user"].as_str().unwrap_or_default().to_string();
+            if f["current"].as_str() == Some(presented.as_str()) {
+                kv_put(tx, &key, json!({"user": user, "current": next}), until)?;
+                // The user's family list lives as long as the longest-lived family.
+                let list_key = format!("uf:{user}");
+                if let Some(list) = tx
+                    .get_json::<Entry>(KV, &list_key)?
+                    .filter(|e| e.until > now)
+                {
+                    kv_put(tx, &list_key, list.value, list.until.max(until))?;
+                }
+                Ok(Rotation::Rotated { user })
+            } else {
+                remove(tx, KV, &key)?;
+                Ok(Rotation::Reused { user })
+            }
+        })
+        .await
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<bool, StoreError> {
+        let key = format!("rf:{family}");
+        let now = self.clock.now_ms();
+        self.write(move |tx| {
+            let live = kv_get(tx, &key, now)?.is_some();
+            remove(tx, KV, &key)?;
+            Ok(live)
+        })
+        .await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user: &str,
+        at: Millis,
+        ttl: Duration,
+    ) -> Result<u64, StoreError> {
+        let user = user.to_string();
+        let now = self.clock.now_ms();
+        let until = now + ms(ttl);
+        self.write(move |tx| {
+            let key = format!("uf:{user}");
+            let families: Vec<String> = kv_get(tx, &key, now)?
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            let mut revoked = 0;
+            for f in families {
+                let fk = format!("rf:{f}");
+                if kv_get(tx, &fk, now)?.is_some() {
+                    revoked += 1;
+                }
+                remove(tx, KV, &fk)?;
+            }
+            remove(tx, KV, &key)?;
+            kv_put(tx, &format!("ur:{user}"), json!(at), until)?;
+            Ok(revoked)
+        })
+        .await
+    }
+
+    async fn sessions_revoked_at(&self, user: &str) -> Result<Option<Millis>, StoreError> {
+        let key = format!("ur:{user}");
+        let now = self.clock.now_ms();
+        self.write(move |tx| Ok(kv_get(tx, &key, now)?.and_then(|v| v.as_i64())))
+            .await
+    }
+
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError> {
+        let key = format!("jti:{jti}");
+        let until = self.clock.now_ms() + ms(ttl);
+        self.write(move |tx| kv_put(tx, &key, json!(true), until))
+            .await
+    }
+
+    async fn is_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let key = format!("jti:{jti}");
+        let now = self.clock.now_ms();
+        self.write(move |tx| Ok(kv_get(tx, &key, now)?.is_some()))
+            .await
+    }
+
+    async fn use_once(&self, scope: &str, id: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let key = format!("once:{scope}:{id}");
+        let now = self.clock.now_ms();
+        let until = now + ms(ttl).max(1);
+        self.write(move |tx| {
+            if kv_get(tx, &key, now)?.is_some() {
+                return Ok(false);
+            }
+            kv_put(tx, &key, json!(true), until)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn count_attempt(&self, scope: &str, id: &str, ttl: Duration) -> Result<u64, StoreError> {
+        let key = format!("att:{scope}:{id}");
+        let now = self.clock.now_ms();
+        let ttl = ms(ttl).max(1);
+        self.write(move |tx| {
+            let live = tx.get_json::<Entry>(KV, &key)?.filter(|e| e.until > now);
+            let (count, until) = match live {
+                Some(e) => (e.value.as_u64().unwrap_or(0) + 1, e.until),
+                None => (1, now + ttl),
+            };
+            kv_put(tx, &key, json!(count), until)?;
+            Ok(count)
+        })
+        .await
+    }
+
+    async fn rate_limit(
+        &self,
+        check: &RateLimit<'_>,
+        now: Millis,
+    ) -> Result<RateDecision, StoreError> {
+        let ip = check.ip.to_string();
+        let class = check.class.to_string();
+        let c = RateLimit {
+            ip: "",
+            class: "",
+            ..check.clone()
+        };
+        self.write(move |tx| {
+            let block_key = format!("blk:{ip}");
+            if let Some(until) = kv_get(tx, &block_key, now)?.and_then(|v| v.as_i64()) {
+                if until > now {
+                    return Ok(RateDecision::Blocked { until });
+                }
+            }
+            let window = c.window_ms.max(1);
+            let start = now - now.rem_euclid(window);
+            let reset_at = start + window;
+            let key = format!("rl:{class}:{ip}:{start}");
+            let count = kv_get(tx, &key, now)?.and_then(|v| v.as_u64()).unwrap_or(0) + 1;
+            kv_put(tx, &key, json!(count), start + 2 * window)?;
+            if count <= c.limit {
+                return Ok(RateDecision::Allowed {
+                    remaining: c.limit - count,
+                    reset_at,
+                });
+            }
+            let vio_key = format!("vio:{ip}");
+            let mut seen: Vec<i64> = kv_get(tx, &vio_key, now)?
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            seen.retain(|&t| t > now - c.violation_period_ms);
+            seen.push(now);
+            if seen.len() as u64 >= c.violations_to_block {
+                remove(tx, KV, &vio_key)?;
+                kv_put(tx, &block_key, json!(now + c.block_ms), now + c.block_ms)?;
+                return Ok(RateDecision::Limited {
+                    reset_at,
+                    blocked: true,
+                });
+            }
+            kv_put(tx, &vio_key, json!(seen), now + c.violation_period_ms)?;
+            Ok(RateDecision::Limited {
+                reset_at,
+                blocked: false,
+            })
+        })
+        .await
+    }
+
+    async fn blocked_until(&self, ip: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
+        let key = format!("blk:{ip}");
+        self.write(move |tx| {
+            Ok(kv_get(tx, &key, now)?
+                .and_then(|v| v.as_i64())
+                .filter(|&until| until > now))
+        })
+        .await
+    }
+
+    async fn unblock(&self, ip: &str) -> Result<bool, StoreError> {
+        let ip = ip.to_string();
+        let now = self.clock.now_ms();
+        self.write(move |tx| {
+            let key = format!("blk:{ip}");
+            let live = kv_get(tx, &key, now)?
+                .and_then(|v| v.as_i64())
+                .is_some_and(|until| until > now);
+            remove(tx, KV, &key)?;
+            remove(tx, KV, &format!("vio:{ip}"))?;
+            Ok(live)
+        })
+        .await
+    }
+
+    async fn add_metrics(
+        &self,
+        minute: i64,
+        samples: &[(&str, f64)],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let samples: Vec<(String, f64)> =
+            samples.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let now = self.clock.now_ms();
+        let until = now + ms(ttl);
+        self.write(move |tx| {
+            let key = format!("m:{minute}");
+            let live = tx.get_json::<Entry>(KV, &key)?.filter(|e| e.until > now);
+            let keep = live.as_ref().map_or(until, |e| e.until.max(until));
+            let mut sums: std::collections::BTreeMap<String, f64> = live
+                .and_then(|e| serde_json::from_value(e.value).ok())
+                .unwrap_or_default();
+            for (k, v) in samples {
+                *sums.entry(k).or_insert(0.0) += v;
+            }
+            kv_put(tx, &key, json!(sums), keep)
+        })
+        .await
+    }
+
+    async fn read_metrics(&self, from: i64, to: i64) -> Result<MetricBuckets, StoreError> {
+        let now = self.clock.now_ms();
+        self.read(move |tx| {
+            let t = match tx.open_table(KV) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(MetricBuckets::new()),
+                Err(e) => return Err(unavailable(e)),
+            };
+            let mut out = MetricBuckets::new();
+            for row in t.range("m:".."m;").map_err(unavailable)? {
+                let (k, v) = row.map_err(unavailable)?;
+                let Some(minute) = k
+                    .value()
+                    .strip_prefix("m:")
+                    .and_then(|m| m.parse::<i64>().ok())
+                else {
+                    continue;
+                };
+                if minute < from || minute > to {
+                    continue;
+                }
+                let e: Entry = decode(v.value())?;
+                if e.until > now {
+                    out.insert(
+                        minute,
+                        serde_json::from_value(e.value)
+                            .map_err(|e| StoreError::corrupt(STORE, e))?,
+                    );
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn set_canary_window(&self, since: Millis) -> Result<(), StoreError> {
+        self.write(move |tx| kv_put(tx, "canary:window", json!(since), Millis::MAX))
+            .await
+    }
+
+    async fn canary_window(&self) -> Result<Option<Millis>, StoreError> {
+        let now = self.clock.now_ms();
+        self.write(move |tx| Ok(kv_get(tx, "canary:window", now)?.and_then(|v| v.as_i64())))
+            .await
+    }
+
+    async fn claim_idempotency(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, StoreError> {
+        let key = format!("idem:{key}");
+        let value = value.to_string();
+        let now = self.clock.now_ms();
+        let until = now + ms(ttl).max(1);
+        self.write(move |tx| {
+            if let Some(v) = kv_get(tx, &key, now)? {
+                return Ok(Some(v.as_str().unwrap_or_default().to_string()));
+            }
+            kv_put(tx, &key, json!(value), until)?;
+            Ok(None)
+        })
+        .await
+    }
+}

@@ -1,0 +1,118 @@
+//! The key-value store: sessions and refresh-token families, revoked token ids, single-use
+//! codes and attempt counters, rate-limit and IP-block state, per-minute metric buckets, the
+//! canary window, idempotency keys. Everything in it expires.
+//!
+//! Implemented by Redis ([`super::redis`], one Lua script per multi-step operation) and
+//! the embedded store ([`super::embedded`], one transaction per operation). Time-based
+//! decisions use the `now` the caller passes (the app's injectable clock); expiry of keys
+//! is housekeeping.
+
+use super::error::StoreError;
+use super::model::{RateDecision, RateLimit, Rotation};
+use crate::clock::Millis;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Per-minute metric sums: minute (epoch minutes) → series → value.
+pub type MetricBuckets = BTreeMap<i64, BTreeMap<String, f64>>;
+
+/// The key-value store.
+#[async_trait]
+pub trait KvStore: Send + Sync {
+    /// "redis" or "embedded".
+    fn backend(&self) -> &'static str;
+
+    /// Round-trip time of a trivial command.
+    async fn ping(&self) -> Result<Duration, StoreError>;
+
+    /// Starts a refresh-token family for `user` whose current token hashes to `token_hash`.
+    async fn create_refresh_family(
+        &self,
+        family: &str,
+        user: &str,
+        token_hash: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    /// Rotates a family from `presented_hash` to `next_hash`, atomically. Presenting an
+    /// older token of the family revokes the whole family ([`Rotation::Reused`]).
+    async fn rotate_refresh(
+        &self,
+        family: &str,
+        presented_hash: &str,
+        next_hash: &str,
+        ttl: Duration,
+    ) -> Result<Rotation, StoreError>;
+
+    /// Revokes one family; false when it did not exist.
+    async fn revoke_family(&self, family: &str) -> Result<bool, StoreError>;
+
+    /// Revokes every family of `user` and records `at` as the time before which the user's
+    /// access tokens are no longer valid. Returns the number of families revoked.
+    async fn revoke_user_sessions(
+        &self,
+        user: &str,
+        at: Millis,
+        ttl: Duration,
+    ) -> Result<u64, StoreError>;
+
+    /// When `user`'s sessions were last revoked (tokens issued before are invalid).
+    async fn sessions_revoked_at(&self, user: &str) -> Result<Option<Millis>, StoreError>;
+
+    /// Revokes one access-token id until it would have expired anyway.
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Whether an access-token id is revoked.
+    async fn is_token_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+
+    /// Marks `id` used within `scope` (a TOTP code, a one-time token): true the first time,
+    /// false on every later call until `ttl` passes. Atomic (SET NX).
+    async fn use_once(&self, scope: &str, id: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Counts one more attempt on `id` within `scope`, the count expiring `ttl` after the
+    /// first; returns the new count. Atomic.
+    async fn count_attempt(&self, scope: &str, id: &str, ttl: Duration) -> Result<u64, StoreError>;
+
+    /// Checks and counts one request against a fixed-window rate limit, records a violation
+    /// when refused, and blocks the IP on the violation that reaches the threshold within
+    /// the period. One atomic step.
+    async fn rate_limit(
+        &self,
+        check: &RateLimit<'_>,
+        now: Millis,
+    ) -> Result<RateDecision, StoreError>;
+
+    /// When the IP's block ends, if it is blocked at `now`.
+    async fn blocked_until(&self, ip: &str, now: Millis) -> Result<Option<Millis>, StoreError>;
+
+    /// Lifts a block (and forgets the IP's violations); false when it was not blocked.
+    async fn unblock(&self, ip: &str) -> Result<bool, StoreError>;
+
+    /// Adds samples to the bucket of `minute` (epoch minutes): each series' value is added
+    /// to its running sum. Atomic per call; buckets expire after `ttl`.
+    async fn add_metrics(
+        &self,
+        minute: i64,
+        samples: &[(&str, f64)],
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    /// The buckets of minutes `from..=to` that exist.
+    async fn read_metrics(&self, from: i64, to: i64) -> Result<MetricBuckets, StoreError>;
+
+    /// Records when the current canary window began.
+    async fn set_canary_window(&self, since: Millis) -> Result<(), StoreError>;
+
+    /// When the current canary window began.
+    async fn canary_window(&self) -> Result<Option<Millis>, StoreError>;
+
+    /// Claims an idempotency key for `value` (a run id): None when this call claimed it,
+    /// else the value stored by the call that did. Atomic (SET NX GET).
+    async fn claim_idempotency(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, StoreError>;
+}
