@@ -40,6 +40,62 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
+/// Build identity, echoed in headers and `/version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildInfo {
+    /// `COMMIT_SHA` (default "dev").
+    pub commit_sha: String,
+    /// `BUILD_ID` (default "local").
+    pub build_id: String,
+    /// `BUILD_TIME` (RFC 3339), when the build system provides it.
+    pub build_time: Option<String>,
+}
+
+/// How the ops token is configured: the token itself, or its SHA-256.
+#[derive(Clone, PartialEq)]
+pub enum AdminToken {
+    /// `PHASE1_ADMIN_TOKEN`.
+    Plain(String),
+    /// `PHASE1_ADMIN_TOKEN_SHA256`: 64 hex characters.
+    Sha256([u8; 32]),
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+/// Engine budgets and fan-out settings.
+#[derive(Clone, PartialEq)]
+pub struct EngineSettings {
+    /// `PHASE1_MAX_CARD`: the grid guardrail per request.
+    pub max_card: u64,
+    /// `PHASE1_RUN_BUDGET_MS`: a function's time budget.
+    pub run_budget_ms: u64,
+    /// `PHASE1_MEMORY_BUDGET_MB`.
+    pub memory_budget_mb: u64,
+    /// `PHASE1_SHARD_SIZE`: positions per shard.
+    pub shard_size: u64,
+    /// `PHASE1_SHARD_URL`: base URL of the deployment shards are sent to.
+    pub shard_url: Option<String>,
+    /// `PHASE1_INTERNAL_KEY`: HMAC key of the shard route.
+    pub internal_key: Option<Vec<u8>>,
+    /// `PHASE1_EST_PERMS_PER_SEC`: the throughput the async decision assumes.
+    pub est_perms_per_sec: u64,
+}
+
+impl std::fmt::Debug for EngineSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSettings")
+            .field("max_card", &self.max_card)
+            .field("run_budget_ms", &self.run_budget_ms)
+            .field("shard_size", &self.shard_size)
+            .field("shard_url", &self.shard_url)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -47,6 +103,26 @@ pub struct Config {
     pub env: AppEnv,
     /// Store settings.
     pub stores: StoreSettings,
+    /// Build identity.
+    pub build: BuildInfo,
+    /// The ops token, when configured.
+    pub admin_token: Option<AdminToken>,
+    /// `SECRET_KEY`: signs access tokens (≥ 32 bytes).
+    pub secret_key: Option<Secret>,
+    /// `CRON_SECRET`: the bearer token of scheduled calls.
+    pub cron_secret: Option<Secret>,
+    /// Engine budgets and fan-out.
+    pub engine: EngineSettings,
+}
+
+/// A secret value that never prints.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 /// Reads one variable (an environment lookup, or a map in tests).
@@ -174,10 +250,99 @@ impl Config {
         let embedded_path = get("PHASE1_EMBEDDED_PATH")
             .filter(|p| !p.trim().is_empty())
             .map_or_else(|| PathBuf::from(".phase1/phase1.redb"), PathBuf::from);
+        let nonempty = |var: &str| get(var).filter(|v| !v.trim().is_empty());
+        let admin_token = match (
+            nonempty("PHASE1_ADMIN_TOKEN"),
+            nonempty("PHASE1_ADMIN_TOKEN_SHA256"),
+        ) {
+            (Some(t), _) => Some(AdminToken::Plain(t)),
+            (None, Some(h)) => match hex::decode(h.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            {
+                Some(d) => Some(AdminToken::Sha256(d)),
+                None => {
+                    errors.push(ConfigError {
+                        variable: "PHASE1_ADMIN_TOKEN_SHA256",
+                        message: "must be 64 hexadecimal characters".into(),
+                    });
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let secret_key = nonempty("SECRET_KEY").map(|k| Secret(k.into_bytes()));
+        if secret_key.as_ref().is_some_and(|k| k.0.len() < 32) {
+            errors.push(ConfigError {
+                variable: "SECRET_KEY",
+                message: "must be at least 32 bytes".into(),
+            });
+        }
+        let shard_url = url(
+            get,
+            "PHASE1_SHARD_URL",
+            &["http://", "https://"],
+            &mut errors,
+        )
+        .map(|u| u.trim_end_matches('/').to_string());
+        let internal_key = nonempty("PHASE1_INTERNAL_KEY").map(String::into_bytes);
+        if shard_url.is_some() && internal_key.is_none() {
+            errors.push(ConfigError {
+                variable: "PHASE1_INTERNAL_KEY",
+                message: "is required when PHASE1_SHARD_URL is set (shard calls are signed)".into(),
+            });
+        }
+        let engine = EngineSettings {
+            max_card: bounded(
+                get,
+                "PHASE1_MAX_CARD",
+                250_000,
+                1,
+                10_000_000_000,
+                &mut errors,
+            ),
+            run_budget_ms: bounded(
+                get,
+                "PHASE1_RUN_BUDGET_MS",
+                8_000,
+                100,
+                900_000,
+                &mut errors,
+            ),
+            memory_budget_mb: bounded(get, "PHASE1_MEMORY_BUDGET_MB", 512, 64, 10_240, &mut errors),
+            shard_size: bounded(
+                get,
+                "PHASE1_SHARD_SIZE",
+                50_000,
+                1,
+                10_000_000_000,
+                &mut errors,
+            ),
+            shard_url,
+            internal_key,
+            est_perms_per_sec: bounded(
+                get,
+                "PHASE1_EST_PERMS_PER_SEC",
+                1_000_000,
+                1,
+                1_000_000_000,
+                &mut errors,
+            ),
+        };
+        let build = BuildInfo {
+            commit_sha: nonempty("COMMIT_SHA").unwrap_or_else(|| "dev".into()),
+            build_id: nonempty("BUILD_ID").unwrap_or_else(|| "local".into()),
+            build_time: nonempty("BUILD_TIME"),
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(Config {
+            build,
+            admin_token,
+            secret_key,
+            cron_secret: nonempty("CRON_SECRET").map(|s| Secret(s.into_bytes())),
+            engine,
             env,
             stores: StoreSettings {
                 mongodb_uri,

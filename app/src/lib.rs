@@ -10,4 +10,7 @@
 pub mod clock;
 pub mod config;
 pub mod doctor;
+pub mod http;
+pub mod serve;
+pub mod service;
 pub mod store;

@@ -43,6 +43,18 @@ enum Command {
     Doctor(JsonFlag),
     /// Create the stores' indexes and TTLs (idempotent).
     Migrate(JsonFlag),
+    /// Serve the whole app on one local port.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
 }
 
 #[derive(Args)]
@@ -174,6 +186,7 @@ fn main() -> ExitCode {
         Command::Cardinality(a) => (a.json, cardinality(&a)),
         Command::Doctor(a) => (a.json, ops::doctor(a.json)),
         Command::Migrate(a) => (a.json, ops::migrate(a.json)),
+        Command::Serve(a) => (false, ops::serve(a.host, a.port)),
     };
     match result {
         Ok(code) => code,

@@ -100,3 +100,18 @@ fn eprintln_safe(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
+
+/// Serves the app until Ctrl-C or SIGTERM; exit 1 when it cannot start.
+pub fn serve(host: std::net::IpAddr, port: u16) -> Result<ExitCode, Failure> {
+    let addr = std::net::SocketAddr::new(host, port);
+    let outcome = runtime()?.block_on(phase1_app::serve::serve(addr, |bound| {
+        eprintln_safe(&format!("phase1 listening on http://{bound}"));
+    }));
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln_safe(&format!("phase1 serve: {e}"));
+            Ok(ExitCode::from(1))
+        }
+    }
+}

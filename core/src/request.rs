@@ -5,7 +5,7 @@ use crate::error::{ErrorCode, FieldError, InputError};
 use crate::levers::Ranges;
 use crate::project::Project;
 use crate::ruleset::Ruleset;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Default seed of a run.
 pub const DEFAULT_SEED: u64 = 424242;
@@ -45,7 +45,7 @@ impl Objective {
 }
 
 /// Engine options (spec §11), all on by default; each maps to a feature flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Options {
     /// Gates exclude failing structures (off: advisory).
     pub enforce_gates: bool,

@@ -1,0 +1,545 @@
+//! The HTTP application: one axum router for every route of api.md, built from a single
+//! route table that also generates `/route-list` and the OpenAPI document.
+//!
+//! Every response passes through [`envelope`]: the request id (the client's if sane, else a
+//! new UUID) shared by the header, error bodies and logs; the build headers; and JSON problem
+//! documents in place of any non-JSON 404, 405 or 413.
+
+pub mod auth;
+pub mod body;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod state;
+
+use auth::{authorize, AuthLevel};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use axum::Router;
+use problem::{ApiError, REQUEST_ID};
+use serde::Serialize;
+use state::AppState;
+
+/// One route: method, public path, auth level, flags, and what its documentation needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Public path (`{name}` for parameters).
+    pub path: &'static str,
+    /// Required auth level.
+    pub auth: AuthLevel,
+    /// Feature flags that must be on for the caller.
+    pub flags: &'static [&'static str],
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// The success status.
+    #[serde(skip)]
+    pub ok: u16,
+    /// Request body schema name, when it takes one.
+    #[serde(skip)]
+    pub body: Option<&'static str>,
+}
+
+const fn spec(
+    method: &'static str,
+    path: &'static str,
+    auth: AuthLevel,
+    flags: &'static [&'static str],
+    ok: u16,
+    body: Option<&'static str>,
+    summary: &'static str,
+) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        auth,
+        flags,
+        summary,
+        ok,
+        body,
+    }
+}
+
+const CORE: &[&str] = &["phase1_core"];
+const RUN: &[&str] = &["phase1_core", "reverse_dscr_engine"];
+const EXPORT: &[&str] = &["phase1_core", "docs_exports"];
+
+/// The route table: every route the app serves, with its handler.
+pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
+    use axum::routing::{delete, get, post};
+    use routes::{internal, permutations, projects, public, results, rules, runs};
+    use AuthLevel::*;
+    vec![
+        (
+            spec(
+                "GET",
+                "/healthz",
+                Public,
+                &[],
+                200,
+                None,
+                "Liveness: touches no dependency",
+            ),
+            get(public::healthz),
+        ),
+        (
+            spec(
+                "GET",
+                "/readyz",
+                Public,
+                &[],
+                200,
+                None,
+                "Readiness: both stores and the ruleset, with latencies",
+            ),
+            get(public::readyz),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/health",
+                Public,
+                &[],
+                200,
+                None,
+                "Status, versions and a component summary",
+            ),
+            get(public::health),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/version",
+                Public,
+                &[],
+                200,
+                None,
+                "Version, commit, build time, ruleset",
+            ),
+            get(public::version),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/route-list",
+                Public,
+                &[],
+                200,
+                None,
+                "Every route with its auth level and flags",
+            ),
+            get(public::route_list),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/openapi.json",
+                Public,
+                &[],
+                200,
+                None,
+                "This API as OpenAPI 3.1",
+            ),
+            get(public::openapi),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/projects/validate",
+                Session,
+                CORE,
+                200,
+                Some("ProjectBody"),
+                "Validate a project and preview its derived figures",
+            ),
+            post(projects::validate),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/projects",
+                Session,
+                CORE,
+                201,
+                Some("ProjectBody"),
+                "Save a project",
+            ),
+            post(projects::create),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/projects",
+                Session,
+                CORE,
+                200,
+                None,
+                "The caller's projects, newest first",
+            ),
+            get(projects::list),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/projects/{id}",
+                Session,
+                CORE,
+                200,
+                None,
+                "One project",
+            ),
+            get(projects::get),
+        ),
+        (
+            spec(
+                "DELETE",
+                "/api/phase1/projects/{id}",
+                Session,
+                CORE,
+                204,
+                None,
+                "Delete a project",
+            ),
+            delete(projects::remove),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/permutations/presets",
+                Session,
+                CORE,
+                200,
+                None,
+                "The structuring presets",
+            ),
+            get(permutations::presets),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/permutations/apply-preset",
+                Session,
+                CORE,
+                200,
+                Some("ApplyPresetBody"),
+                "A preset's ranges for a saved project",
+            ),
+            post(permutations::apply_preset),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/permutations/cardinality",
+                Session,
+                CORE,
+                200,
+                Some("RunBody"),
+                "Count the permutations of a request",
+            ),
+            post(permutations::cardinality),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/run",
+                Session,
+                RUN,
+                200,
+                Some("RunBody"),
+                "Run a grid (202 when queued)",
+            ),
+            post(runs::run),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/runs",
+                Session,
+                CORE,
+                200,
+                None,
+                "The caller's runs, newest first",
+            ),
+            get(runs::list),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/runs/{run_id}",
+                Session,
+                CORE,
+                200,
+                None,
+                "A run's status, progress, result or error",
+            ),
+            get(runs::get),
+        ),
+        (
+            spec(
+                "DELETE",
+                "/api/phase1/runs/{run_id}",
+                Session,
+                CORE,
+                202,
+                None,
+                "Cancel an active run (202) or delete a finished one (204)",
+            ),
+            delete(runs::remove),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/securitisation/top20",
+                Session,
+                CORE,
+                200,
+                None,
+                "The top 20 of a run (default: the caller's latest)",
+            ),
+            get(results::top20),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/securitisation/export/{rank}",
+                Session,
+                EXPORT,
+                200,
+                None,
+                "One ranked structure in full",
+            ),
+            get(results::export),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/constraints",
+                Session,
+                CORE,
+                200,
+                None,
+                "Rule failures and binding limits of a run, ranked",
+            ),
+            get(results::constraints),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/validate/consistency",
+                Session,
+                RUN,
+                200,
+                Some("ConsistencyBody"),
+                "Run a request several ways and compare",
+            ),
+            post(runs::consistency),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/rules",
+                Session,
+                CORE,
+                200,
+                None,
+                "The ruleset",
+            ),
+            get(rules::get),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/rules/validate",
+                Session,
+                CORE,
+                200,
+                Some("RulesValidateBody"),
+                "Run the ruleset's integrity checks",
+            ),
+            post(rules::validate),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/internal/shard",
+                Internal,
+                &[],
+                200,
+                Some("ShardRequest"),
+                "Judge one shard (HMAC-signed calls only)",
+            ),
+            post(internal::shard),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/internal/worker",
+                Cron,
+                &[],
+                200,
+                None,
+                "Claim and run queued runs (cron)",
+            ),
+            get(internal::worker),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/internal/worker",
+                Cron,
+                &[],
+                200,
+                None,
+                "Claim and run queued runs (cron)",
+            ),
+            post(internal::worker),
+        ),
+    ]
+}
+
+/// The route specs alone.
+pub fn specs() -> Vec<RouteSpec> {
+    table().into_iter().map(|(s, _)| s).collect()
+}
+
+/// The authorization and flag check of one route.
+async fn guard(
+    State((state, level, flags)): State<(AppState, AuthLevel, &'static [&'static str])>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let session = match authorize(&state, level, req.headers()).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    if !flags.is_empty() || level == AuthLevel::Session {
+        let evaluated =
+            match crate::service::flags::Evaluated::load(state.stores.doc.as_ref()).await {
+                Ok(f) => f,
+                Err(e) => return ApiError::from(e).into_response(),
+            };
+        if let Some(off) = flags.iter().find(|f| !evaluated.on(f, session.as_ref())) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "FEATURE_DISABLED",
+                "Feature disabled",
+                format!("feature flag {off} is off"),
+            )
+            .field("flag", *off)
+            .into_response();
+        }
+        req.extensions_mut()
+            .insert(evaluated.options(session.as_ref()));
+    }
+    if let Some(s) = session {
+        req.extensions_mut().insert(s);
+    }
+    next.run(req).await
+}
+
+/// Builds the router over `state`.
+pub fn router(state: AppState) -> Router {
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    for (spec, handler) in table() {
+        let layer = middleware::from_fn_with_state((state.clone(), spec.auth, spec.flags), guard);
+        let handler = handler.route_layer(layer);
+        match by_path.iter_mut().find(|(p, _)| *p == spec.path) {
+            Some((_, existing)) => {
+                let merged = std::mem::take(existing).merge(handler);
+                *existing = merged;
+            }
+            None => by_path.push((spec.path, handler)),
+        }
+    }
+    let mut router = Router::new();
+    for (path, handler) in by_path {
+        router = router.route(path, handler);
+    }
+    router
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body::MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), envelope))
+        .with_state(state)
+}
+
+async fn fallback(req: Request) -> ApiError {
+    ApiError::not_found(format!("no route {} {}", req.method(), req.uri().path()))
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    let allowed: Vec<&str> = specs()
+        .iter()
+        .filter(|s| matches_path(s.path, req.uri().path()))
+        .map(|s| s.method)
+        .collect();
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "Method not allowed",
+        format!("{} is not allowed on {}", req.method(), req.uri().path()),
+    )
+    .with_header("allow", allowed.join(", "))
+}
+
+fn matches_path(pattern: &str, path: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    a.len() == b.len() && a.iter().zip(&b).all(|(p, s)| p.starts_with('{') || p == s)
+}
+
+/// A client request id is kept when it is 1..=128 visible, safe characters.
+fn sane_request_id(v: Option<&HeaderValue>) -> Option<String> {
+    let s = v?.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    ok.then(|| s.to_string())
+}
+
+/// Request id, build headers, and JSON problems for the router's own 404/405/413.
+async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let id = sane_request_id(req.headers().get("x-request-id"))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let method = req.method().clone();
+    let mut res = REQUEST_ID
+        .scope(id.clone(), async move {
+            let res = next.run(req).await;
+            let json = res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|c| c.contains("json"));
+            match res.status() {
+                StatusCode::PAYLOAD_TOO_LARGE if !json => body::too_large().into_response(),
+                StatusCode::NOT_FOUND if !json => ApiError::not_found("not found").into_response(),
+                StatusCode::METHOD_NOT_ALLOWED if !json => ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "METHOD_NOT_ALLOWED",
+                    "Method not allowed",
+                    format!("{method} is not allowed here"),
+                )
+                .into_response(),
+                _ => res,
+            }
+        })
+        .await;
+    let h = res.headers_mut();
+    let cfg = &state.config;
+    for (name, value) in [
+        ("x-request-id", id.as_str()),
+        ("x-commit-sha", cfg.build.commit_sha.as_str()),
+        ("x-build-id", cfg.build.build_id.as_str()),
+        ("x-ruleset-version", state.rules.version()),
+        ("x-env", cfg.env.as_str()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    }
+    res
+}

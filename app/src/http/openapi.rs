@@ -1,0 +1,251 @@
+//! The OpenAPI 3.1 document, generated from the route table (so every route is in it) with
+//! the request schemas below and the problem document for every error.
+
+use super::auth::AuthLevel;
+use super::{specs, RouteSpec};
+use serde_json::Value;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApiBuilder, PathsBuilder, Ref, Required,
+    ResponseBuilder,
+};
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// A URI naming the problem type.
+    #[schema(rename = "type")]
+    kind: String,
+    /// Short summary.
+    title: String,
+    /// HTTP status.
+    status: u16,
+    /// This occurrence.
+    detail: String,
+    /// Stable UPPER_SNAKE code (VALIDATION_FAILED, GRID_TOO_LARGE, …).
+    code: String,
+    /// The request's id (also in X-Request-ID).
+    request_id: String,
+    /// Every field problem.
+    errors: Vec<FieldProblem>,
+}
+
+/// One field problem.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct FieldProblem {
+    /// `project.<field>`, `ranges.<lever>` or a top-level name.
+    field: String,
+    /// What is wrong.
+    message: String,
+}
+
+/// `{project}`: a project object as in engine spec §1.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ProjectBody {
+    /// The project (engine spec §1).
+    project: Object,
+}
+
+/// A run request: exactly one of `project_id`, `project`, `fixture`; `ranges` or `preset`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RunBody {
+    /// A saved project.
+    project_id: Option<String>,
+    /// A project object (engine spec §1).
+    project: Option<Object>,
+    /// A built-in fixture: london-dc-alpha, small, medium, large.
+    fixture: Option<String>,
+    /// Lever ranges (engine spec §2).
+    ranges: Option<Object>,
+    /// repo_first, balanced or value_max.
+    preset: Option<String>,
+    /// Default 424242.
+    seed: Option<u64>,
+    /// 1..=100, default 20.
+    topn: Option<u32>,
+    /// score or day_one_value.
+    objective: Option<String>,
+    /// Judge this many sampled permutations.
+    sample: Option<u64>,
+    /// Queue the run and answer 202.
+    #[schema(rename = "async")]
+    is_async: Option<bool>,
+}
+
+/// `{project_id, preset}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ApplyPresetBody {
+    /// A saved project.
+    project_id: String,
+    /// repo_first, balanced or value_max.
+    preset: String,
+}
+
+/// A run request plus `runs` (2..=10) and `compare` (top_20, prune_stats, stress_dscr).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ConsistencyBody {
+    /// As for a run.
+    #[schema(inline)]
+    request: RunBody,
+    /// How many runs, default 3.
+    runs: Option<u32>,
+    /// What to compare.
+    compare: Option<Vec<String>>,
+}
+
+/// `{ruleset: "v1.0", checks}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RulesValidateBody {
+    /// The ruleset version.
+    ruleset: Option<String>,
+    /// dscr_floors, tenor_limits, wal_bounds, af_bands, rating_matrices, ratings_known.
+    checks: Option<Vec<String>>,
+}
+
+/// A signed shard call.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ShardRequest {
+    /// The fixture-shaped request.
+    request: Object,
+    /// Engine options.
+    options: Object,
+    /// First position.
+    start: u64,
+    /// End position (exclusive).
+    end: u64,
+}
+
+/// Any JSON object.
+#[derive(ToSchema)]
+#[schema(value_type = Object)]
+pub struct Object(#[allow(dead_code)] serde_json::Map<String, Value>);
+
+fn method(m: &str) -> HttpMethod {
+    match m {
+        "POST" => HttpMethod::Post,
+        "DELETE" => HttpMethod::Delete,
+        "PUT" => HttpMethod::Put,
+        "PATCH" => HttpMethod::Patch,
+        _ => HttpMethod::Get,
+    }
+}
+
+fn errors_of(s: &RouteSpec) -> Vec<(u16, &'static str)> {
+    let mut e = Vec::new();
+    if s.body.is_some() {
+        e.extend([
+            (400, "Malformed JSON"),
+            (413, "Body over 1 MiB, or grid above the guardrail"),
+            (422, "Validation failed"),
+        ]);
+    }
+    match s.auth {
+        AuthLevel::Public => {}
+        AuthLevel::Internal => e.push((401, "Missing, stale or wrong signature")),
+        _ => e.extend([
+            (401, "Authentication required"),
+            (403, "Forbidden or feature disabled"),
+        ]),
+    }
+    if s.path.contains('{') || s.path.ends_with("top20") || s.path.ends_with("constraints") {
+        e.push((404, "Not found"));
+    }
+    if s.path == "/api/phase1/run" {
+        e.push((502, "A shard failed"));
+    }
+    e.push((503, "A store is unavailable"));
+    e
+}
+
+fn operation(s: &RouteSpec) -> utoipa::openapi::path::Operation {
+    let mut op = OperationBuilder::new()
+        .summary(Some(s.summary))
+        .operation_id(Some(format!("{} {}", s.method, s.path)))
+        .tag(s.path.split('/').nth(3).unwrap_or("probes"))
+        .response(
+            s.ok.to_string(),
+            ResponseBuilder::new().description(s.summary).content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Object")))
+                    .build(),
+            ),
+        );
+    for (code, what) in errors_of(s) {
+        op = op.response(
+            code.to_string(),
+            ResponseBuilder::new().description(what).content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            ),
+        );
+    }
+    if let Some(body) = s.body {
+        op = op.request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name(body)))
+                        .build(),
+                )
+                .build(),
+        ));
+    }
+    for part in s.path.split('/').filter(|p| p.starts_with('{')) {
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name(part.trim_matches(|c| c == '{' || c == '}'))
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .build(),
+        );
+    }
+    op.build()
+}
+
+/// The OpenAPI document of every route.
+pub fn document() -> Value {
+    let mut paths = PathsBuilder::new().build();
+    for s in specs() {
+        paths.add_path_operation(s.path, vec![method(s.method)], operation(&s));
+    }
+    let components = ComponentsBuilder::new()
+        .schema_from::<Problem>()
+        .schema_from::<FieldProblem>()
+        .schema_from::<ProjectBody>()
+        .schema_from::<RunBody>()
+        .schema_from::<ApplyPresetBody>()
+        .schema_from::<ConsistencyBody>()
+        .schema_from::<RulesValidateBody>()
+        .schema_from::<ShardRequest>()
+        .schema_from::<Object>()
+        .build();
+    let doc = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Phase-1")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Securitisation structuring engine for data-centre projects",
+                ))
+                .build(),
+        )
+        .paths(paths)
+        .components(Some(components))
+        .build();
+    serde_json::to_value(doc).unwrap_or_default()
+}

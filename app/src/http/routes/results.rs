@@ -1,0 +1,94 @@
+//! Reading a run's results: the top 20, one structure exported in full, the constraints.
+
+use super::done_run;
+use crate::http::auth::Session;
+use crate::http::problem::{ApiError, ApiResult};
+use crate::http::state::AppState;
+use crate::service::runs::{self, rfc3339};
+use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
+use phase1_core::job::Job;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// `?run_id`.
+#[derive(Debug, Deserialize)]
+pub struct RunQuery {
+    /// The run (default: the caller's latest finished run).
+    pub run_id: Option<String>,
+}
+
+/// `GET /api/phase1/securitisation/top20`.
+pub async fn top20(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Query(q): Query<RunQuery>,
+) -> ApiResult<Json<Value>> {
+    let (run, result) = done_run(&state, &session, q.run_id.as_deref()).await?;
+    let top: Vec<Value> = result["top"]
+        .as_array()
+        .map(|t| t.iter().take(20).cloned().collect())
+        .unwrap_or_default();
+    Ok(Json(json!({
+        "run_id": run.id,
+        "top_20": top,
+        "stats": result["stats"],
+        "completed_at": run.finished_at.map(rfc3339),
+    })))
+}
+
+/// `GET /api/phase1/securitisation/export/{rank}`: the structure with its monthly
+/// schedules, per-scenario stress DSCRs, every rule result, rating, repo and provenance.
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(rank): Path<usize>,
+    Query(q): Query<RunQuery>,
+) -> ApiResult<Json<Value>> {
+    let (run, result) = done_run(&state, &session, q.run_id.as_deref()).await?;
+    let structure = result["top"]
+        .as_array()
+        .and_then(|t| t.get(rank.wrapping_sub(1)))
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::not_found(format!("run {} has no structure ranked {rank}", run.id))
+        })?;
+    let index = structure["index"]
+        .as_u64()
+        .ok_or_else(|| ApiError::internal("stored structure without index"))?;
+    let prepared = runs::from_record(&state, &run)?;
+    let input = prepared.input.clone();
+    let full = tokio::task::spawn_blocking(move || {
+        Job::new(&input, phase1_core::ruleset::Ruleset::v1()).evaluate(index)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    let full = serde_json::to_value(full).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(json!({
+        "run_id": run.id,
+        "rank": rank,
+        "structure": structure,
+        "stress": full["stress"],
+        "rating": full["rating"],
+        "repo": full["repo"],
+        "rules": full["rules"],
+        "schedule": full["schedule"],
+        "provenance": result["provenance"],
+    })))
+}
+
+/// `GET /api/phase1/constraints`.
+pub async fn constraints(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Query(q): Query<RunQuery>,
+) -> ApiResult<Json<Value>> {
+    let (run, result) = done_run(&state, &session, q.run_id.as_deref()).await?;
+    Ok(Json(json!({
+        "run_id": run.id,
+        "evaluated": result["stats"]["evaluated"],
+        "constraints": result["constraints"],
+        "rule_failures_by_key": result["stats"]["rule_failures_by_key"],
+        "binding_by_limit": result["stats"]["binding_by_limit"],
+    })))
+}

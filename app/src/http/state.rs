@@ -1,0 +1,90 @@
+//! The application state shared by every handler: configuration, stores, the clock, the
+//! ruleset, and this instance's identity.
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::store::{StoreError, Stores};
+use phase1_core::ruleset::Ruleset;
+use std::sync::Arc;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The shared parts of [`AppState`].
+pub struct Inner {
+    /// Validated configuration.
+    pub config: Config,
+    /// The stores.
+    pub stores: Stores,
+    /// The one clock.
+    pub clock: SharedClock,
+    /// The ruleset in force.
+    pub rules: &'static Ruleset,
+    /// This instance's worker id (for run leases).
+    pub worker_id: String,
+    /// Client for shard fan-out.
+    pub http: reqwest::Client,
+    /// Wakes the local run worker when a run is queued.
+    pub wake: tokio::sync::Notify,
+    /// Runs work after the response: `tokio::spawn` locally, `wait_until` on Vercel.
+    pub spawn: Spawner,
+}
+
+/// Runs a future in the background, outliving the request.
+pub type Spawner = Arc<dyn Fn(futures_util::future::BoxFuture<'static, ()>) + Send + Sync>;
+
+/// The local spawner: a tokio task.
+pub fn tokio_spawner() -> Spawner {
+    Arc::new(|fut| {
+        tokio::spawn(fut);
+    })
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the stores, creates their indexes, and builds the state.
+    pub async fn new(config: Config, clock: SharedClock) -> Result<AppState, StoreError> {
+        let stores = Stores::open(&config.stores, clock.clone()).await?;
+        stores.doc.migrate().await?;
+        Ok(AppState::with_stores(config, stores, clock))
+    }
+
+    /// The same state with another background spawner (Vercel's `wait_until`).
+    pub fn with_spawner(self, spawn: Spawner) -> AppState {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.spawn = spawn;
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
+    }
+
+    /// Builds the state over already-open stores.
+    pub fn with_stores(config: Config, stores: Stores, clock: SharedClock) -> AppState {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(
+                config.engine.run_budget_ms.saturating_mul(2),
+            ))
+            .build()
+            .unwrap_or_default();
+        AppState(Arc::new(Inner {
+            config,
+            stores,
+            clock,
+            rules: Ruleset::v1(),
+            worker_id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+            http,
+            wake: tokio::sync::Notify::new(),
+            spawn: tokio_spawner(),
+        }))
+    }
+}

@@ -1,0 +1,64 @@
+//! `phase1 serve`: the whole app on one local port, with the background run worker and a
+//! graceful shutdown on Ctrl-C or SIGTERM.
+
+use crate::clock;
+use crate::config::Config;
+use crate::http::{router, state::AppState};
+use std::net::SocketAddr;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration is invalid.
+    #[error("invalid configuration: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Config(Vec<crate::config::ConfigError>),
+    /// A store could not be opened.
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Io(std::io::Error),
+}
+
+/// Serves on `addr` until Ctrl-C or SIGTERM. `on_ready` receives the bound address (port 0
+/// picks a free one).
+pub async fn serve(addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    let config = Config::from_env().map_err(ServeError::Config)?;
+    let state = AppState::new(config, clock::system()).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| ServeError::Bind(addr, e))?;
+    let bound = listener.local_addr().map_err(ServeError::Io)?;
+    let worker = crate::service::worker::spawn(state.clone());
+    on_ready(bound);
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    worker.abort();
+    result.map_err(ServeError::Io)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

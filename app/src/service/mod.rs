@@ -1,0 +1,7 @@
+//! Services: the work behind the handlers, callable from HTTP, cron and the worker alike.
+
+pub mod fixtures;
+pub mod flags;
+pub mod runs;
+pub mod shards;
+pub mod worker;

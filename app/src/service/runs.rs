@@ -1,0 +1,379 @@
+//! Runs: preparing a request, executing it (in-process shards on rayon, or signed shard calls
+//! to other instances), the result cache, and the sync/async decision.
+
+use super::fixtures;
+use super::shards::{self, ShardRequest};
+use crate::http::auth::Session;
+use crate::http::problem::ApiError;
+use crate::http::state::AppState;
+use crate::store::model::{RunRecord, RunStatus};
+use axum::http::StatusCode;
+use phase1_core::document::RunDocument;
+use phase1_core::error::FieldError;
+use phase1_core::job::Job;
+use phase1_core::request::{Options, Overrides, RunInput};
+use phase1_core::run::{merge_partials, Partial};
+use serde_json::{json, Map, Value};
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Fields a run request may hold.
+pub const RUN_FIELDS: [&str; 10] = [
+    "project_id",
+    "project",
+    "fixture",
+    "ranges",
+    "preset",
+    "seed",
+    "topn",
+    "objective",
+    "sample",
+    "async",
+];
+
+/// A run request, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The fixture-shaped request document (what shards and workers parse again).
+    pub request: Value,
+    /// The parsed input.
+    pub input: Arc<RunInput>,
+    /// Engine options in force.
+    pub options: Options,
+    /// The stored project it came from.
+    pub project_id: Option<String>,
+    /// Hash of everything that determines the result.
+    pub cache_key: String,
+    /// The caller asked for an async run.
+    pub wants_async: bool,
+}
+
+/// Resolves the project source (project_id, project or fixture) and the ranges of a body
+/// into a fixture-shaped document, and parses it. `allowed` lists the body's permitted keys.
+pub async fn prepare(
+    state: &AppState,
+    session: &Session,
+    body: &Map<String, Value>,
+    options: Options,
+    allowed: &[&str],
+) -> Result<Prepared, ApiError> {
+    let mut errors = crate::http::body::unknown_keys(body, allowed);
+    let given = |k: &str| body.get(k).filter(|v| !v.is_null());
+    let sources: Vec<&str> = ["project_id", "project", "fixture"]
+        .into_iter()
+        .filter(|k| given(k).is_some())
+        .collect();
+    let mut doc = Map::new();
+    let mut project_id = None;
+    match sources.as_slice() {
+        ["fixture"] => match given("fixture")
+            .and_then(Value::as_str)
+            .and_then(fixtures::get)
+        {
+            Some(Value::Object(f)) => doc = f,
+            _ => errors.push(FieldError::new(
+                "fixture",
+                format!("must be one of {}", fixtures::NAMES.join(", ")),
+            )),
+        },
+        ["project"] => {
+            doc.insert("project".into(), body["project"].clone());
+        }
+        ["project_id"] => {
+            let id = given("project_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match state.stores.doc.get_project(id).await? {
+                Some(p) if session.may_see(&p.owner) => {
+                    doc.insert("project".into(), p.project);
+                    project_id = Some(p.id);
+                }
+                _ => return Err(ApiError::not_found(format!("no project {id:?}"))),
+            }
+        }
+        [] => errors.push(FieldError::new(
+            "project",
+            "one of project, project_id or fixture is required",
+        )),
+        _ => errors.push(FieldError::new(
+            "project",
+            "give only one of project, project_id and fixture",
+        )),
+    }
+    for (k, drop) in [("ranges", "preset"), ("preset", "ranges")] {
+        if let Some(v) = given(k) {
+            doc.remove(drop);
+            doc.insert(k.into(), v.clone());
+        }
+    }
+    for k in ["seed", "topn", "objective", "sample"] {
+        if let Some(v) = given(k) {
+            doc.insert(k.into(), v.clone());
+        }
+    }
+    let wants_async = match given("async") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errors.push(FieldError::new("async", "must be true or false"));
+            false
+        }
+    };
+    let request = Value::Object(doc);
+    let parsed = RunInput::parse(&request, &Overrides::default(), options, state.rules);
+    match parsed {
+        Err(e) if errors.is_empty() => Err(e.into()),
+        Err(e) => {
+            errors.extend(e.errors);
+            Err(ApiError::validation(errors))
+        }
+        Ok(_) if !errors.is_empty() => Err(ApiError::validation(errors)),
+        Ok(input) => {
+            let cache_key = cache_key(state, &input);
+            Ok(Prepared {
+                request,
+                input: Arc::new(input),
+                options,
+                project_id,
+                cache_key,
+                wants_async,
+            })
+        }
+    }
+}
+
+/// Hash of everything that determines a result: project, resolved ranges, seed, objective,
+/// topn, sample, options, ruleset hash, engine version.
+pub fn cache_key(state: &AppState, input: &RunInput) -> String {
+    let key = json!({
+        "project": input.project,
+        "ranges": input.ranges,
+        "seed": input.seed,
+        "objective": input.objective,
+        "topn": input.topn,
+        "sample": input.sample,
+        "options": input.options,
+        "ruleset": state.rules.hash(),
+        "engine": phase1_core::ENGINE_VERSION,
+    });
+    phase1_core::hash::sha256_hex(key.to_string().as_bytes())
+}
+
+/// Splits `positions` into shards of at most `size`.
+pub fn shard_ranges(positions: u64, size: u64) -> Vec<Range<u64>> {
+    let size = size.max(1);
+    (0..positions.div_ceil(size).max(1))
+        .map(|i| i * size..((i + 1) * size).min(positions))
+        .collect()
+}
+
+/// Whether a run is expected to outlast the function's budget: positions per parallel unit
+/// (a shard when fanned out to other instances, the whole run in-process) ÷ the assumed
+/// throughput.
+pub fn exceeds_budget(state: &AppState, positions: u64) -> bool {
+    let e = &state.config.engine;
+    let per_unit = if e.shard_url.is_some() {
+        positions.min(e.shard_size)
+    } else {
+        positions
+    };
+    per_unit.saturating_mul(1000) / e.est_perms_per_sec.max(1) > e.run_budget_ms
+}
+
+/// Why an execution stopped early.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    /// The run was cancelled (or its lease lost) between shards.
+    Cancelled,
+    /// A shard failed after every retry.
+    ShardFailed(String),
+    /// Something else broke.
+    Internal(String),
+}
+
+impl From<Stop> for ApiError {
+    fn from(s: Stop) -> ApiError {
+        match s {
+            Stop::Cancelled => ApiError::new(
+                StatusCode::CONFLICT,
+                "RUN_CANCELLED",
+                "The run was cancelled",
+                "the run was cancelled while it ran",
+            ),
+            Stop::ShardFailed(d) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "SHARD_FAILED", "A shard failed", d)
+            }
+            Stop::Internal(d) => ApiError::internal(d),
+        }
+    }
+}
+
+/// How to execute: shard size, worker threads for in-process shards.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plan {
+    /// Positions per shard.
+    pub shard_size: u64,
+    /// rayon threads (None: all cores).
+    pub threads: Option<usize>,
+    /// Send shards to `PHASE1_SHARD_URL` when it is set.
+    pub remote: bool,
+}
+
+async fn judge_local(
+    input: Arc<RunInput>,
+    range: Range<u64>,
+    threads: Option<usize>,
+) -> Result<Partial, Stop> {
+    tokio::task::spawn_blocking(move || {
+        let rules = phase1_core::ruleset::Ruleset::v1();
+        let job = Job::new(&input, rules);
+        match threads {
+            None => Ok(job.judge(range, &|_| {})),
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map(|pool| pool.install(|| job.judge(range, &|_| {})))
+                .map_err(|e| Stop::Internal(e.to_string())),
+        }
+    })
+    .await
+    .map_err(|e| Stop::Internal(e.to_string()))?
+}
+
+/// Executes a prepared run to its document. `progress(pct)` is awaited after every shard
+/// and returns false to stop (cancelled, lease lost).
+pub async fn execute<F, Fut>(
+    state: &AppState,
+    p: &Prepared,
+    plan: Plan,
+    mut progress: F,
+) -> Result<RunDocument, Stop>
+where
+    F: FnMut(f64) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started_at = state.clock.now_ms();
+    let clock = Instant::now();
+    let positions = Job::new(&p.input, state.rules).positions();
+    let ranges = shard_ranges(positions, plan.shard_size);
+    let shards = ranges.len() as u32;
+    let remote = match (
+        &state.config.engine.shard_url,
+        &state.config.engine.internal_key,
+    ) {
+        (Some(url), Some(key)) if plan.remote && shards > 1 => Some((url.clone(), key.clone())),
+        _ => None,
+    };
+    let mut parts = Vec::with_capacity(ranges.len());
+    if let Some((url, key)) = remote {
+        let calls = ranges.iter().map(|r| {
+            let shard = ShardRequest {
+                request: p.request.clone(),
+                options: p.options,
+                start: r.start,
+                end: r.end,
+            };
+            let (url, key, client, clock) = (
+                url.clone(),
+                key.clone(),
+                state.http.clone(),
+                state.clock.clone(),
+            );
+            async move { shards::call(&client, &url, &key, || clock.now_ms(), &shard).await }
+        });
+        for (i, r) in futures_util::future::join_all(calls)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            parts.push(r.map_err(|e| Stop::ShardFailed(format!("shard {i} of {shards}: {e}")))?);
+        }
+        if !progress(100.0).await {
+            return Err(Stop::Cancelled);
+        }
+    } else {
+        for (i, r) in ranges.iter().enumerate() {
+            parts.push(judge_local(p.input.clone(), r.clone(), plan.threads).await?);
+            if !progress(100.0 * (i + 1) as f64 / f64::from(shards)).await {
+                return Err(Stop::Cancelled);
+            }
+        }
+    }
+    let merged = merge_partials(parts).ok_or_else(|| Stop::Internal("no shard ran".into()))?;
+    let input = p.input.clone();
+    let mut doc = tokio::task::spawn_blocking(move || {
+        Job::new(&input, phase1_core::ruleset::Ruleset::v1()).finish(merged, shards)
+    })
+    .await
+    .map_err(|e| Stop::Internal(e.to_string()))?;
+    let elapsed = clock.elapsed().as_secs_f64();
+    doc.provenance.started_at = Some(rfc3339(started_at));
+    doc.provenance.finished_at = Some(rfc3339(state.clock.now_ms()));
+    doc.stats.duration_ms = Some(elapsed * 1000.0);
+    doc.stats.permutations_per_sec = Some(if elapsed > 0.0 {
+        doc.stats.evaluated as f64 / elapsed
+    } else {
+        0.0
+    });
+    Ok(doc)
+}
+
+/// RFC 3339 UTC with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// The run document as the API returns it: the document, plus run_id and status.
+pub fn with_run_id(mut doc: Value, run_id: &str) -> Value {
+    if let Value::Object(m) = &mut doc {
+        m.insert("run_id".into(), json!(run_id));
+        m.insert("status".into(), json!("done"));
+    }
+    doc
+}
+
+/// A new run record for a prepared request.
+pub fn record(state: &AppState, session: &Session, p: &Prepared, status: RunStatus) -> RunRecord {
+    let now = state.clock.now_ms();
+    let running = status == RunStatus::Running;
+    RunRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        owner: session.email.clone(),
+        project_id: p.project_id.clone(),
+        status,
+        progress_pct: 0.0,
+        cardinality: p.input.ranges.cardinality(),
+        created_at: now,
+        finished_at: None,
+        request: json!({"request": p.request, "options": p.options}),
+        cache_key: Some(p.cache_key.clone()),
+        attempts: u32::from(running),
+        worker: running.then(|| state.worker_id.clone()),
+        lease_until: running.then(|| now + lease_ms(state)),
+        error: None,
+    }
+}
+
+/// A worker's lease: twice the budget.
+pub fn lease_ms(state: &AppState) -> i64 {
+    i64::try_from(state.config.engine.run_budget_ms.saturating_mul(2)).unwrap_or(i64::MAX)
+}
+
+/// Rebuilds a prepared run from its stored record (workers, exports).
+pub fn from_record(state: &AppState, run: &RunRecord) -> Result<Prepared, ApiError> {
+    let options: Options = serde_json::from_value(run.request["options"].clone())
+        .map_err(|e| ApiError::internal(format!("stored run options: {e}")))?;
+    let request = run.request["request"].clone();
+    let input = RunInput::parse(&request, &Overrides::default(), options, state.rules)?;
+    Ok(Prepared {
+        cache_key: cache_key(state, &input),
+        input: Arc::new(input),
+        request,
+        options,
+        project_id: run.project_id.clone(),
+        wants_async: false,
+    })
+}
