@@ -75,8 +75,24 @@ pub async fn work_once(state: &AppState) -> Result<bool, StoreError> {
     }
 }
 
-/// Claims and executes runs until none is left; returns how many ran.
+/// Claims and executes runs until none is left; returns how many ran. Runs whose workers
+/// died on every allowed attempt are failed first.
 pub async fn drain(state: &AppState) -> Result<u64, StoreError> {
+    let abandoned = ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "RUN_ABANDONED",
+        "The run was abandoned",
+        format!("the run's worker stopped {MAX_ATTEMPTS} times before finishing it"),
+    );
+    state
+        .stores
+        .doc
+        .fail_abandoned_runs(
+            state.clock.now_ms(),
+            MAX_ATTEMPTS,
+            &abandoned.to_problem_json(),
+        )
+        .await?;
     let mut n = 0;
     while work_once(state).await? {
         n += 1;

@@ -88,6 +88,16 @@ pub trait DocStore: Send + Sync {
         max_attempts: u32,
     ) -> Result<Option<RunRecord>, StoreError>;
 
+    /// Fails every run still marked running whose lease ran out before `now` after
+    /// `max_attempts` claims (its last worker died and no claim is left), with `error`.
+    /// Returns how many.
+    async fn fail_abandoned_runs(
+        &self,
+        now: Millis,
+        max_attempts: u32,
+        error: &Value,
+    ) -> Result<u64, StoreError>;
+
     /// Records progress and extends the lease, if `worker` still holds the running run.
     async fn update_progress(
         &self,

@@ -676,6 +676,34 @@ impl DocStore for Embedded {
         .await
     }
 
+    async fn fail_abandoned_runs(
+        &self,
+        now: Millis,
+        max_attempts: u32,
+        error: &Value,
+    ) -> Result<u64, StoreError> {
+        let error = error.clone();
+        self.write(move |tx| {
+            let runs: Vec<RunRecord> = tx.all_json(RUNS)?;
+            let mut failed = 0;
+            for mut run in runs {
+                let abandoned = run.status == RunStatus::Running
+                    && run.lease_until.is_some_and(|l| l < now)
+                    && run.attempts >= max_attempts;
+                if abandoned {
+                    run.status = RunStatus::Failed;
+                    run.error = Some(error.clone());
+                    run.finished_at = Some(now);
+                    run.lease_until = None;
+                    put_json(tx, RUNS, &run.id.clone(), &run)?;
+                    failed += 1;
+                }
+            }
+            Ok(failed)
+        })
+        .await
+    }
+
     async fn cancel_run(&self, id: &str, at: Millis) -> Result<bool, StoreError> {
         let id = id.to_string();
         self.write(move |tx| {

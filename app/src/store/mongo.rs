@@ -1063,6 +1063,35 @@ impl DocStore for MongoStore {
         .await
     }
 
+    async fn fail_abandoned_runs(
+        &self,
+        now: Millis,
+        max_attempts: u32,
+        error: &Value,
+    ) -> Result<u64, StoreError> {
+        self.op(async {
+            let updated = self
+                .runs
+                .update_many(
+                    doc! {
+                        "status": RunStatus::Running.as_str(),
+                        "lease_until": { "$lt": now },
+                        "attempts": { "$gte": i64::from(max_attempts) },
+                    },
+                    doc! { "$set": {
+                        "status": RunStatus::Failed.as_str(),
+                        "error": json_to_bson(error, "error")?,
+                        "finished_at": now,
+                        "lease_until": Bson::Null,
+                    } },
+                )
+                .await
+                .map_err(driver_error)?;
+            Ok(updated.modified_count)
+        })
+        .await
+    }
+
     async fn cancel_run(&self, id: &str, at: Millis) -> Result<bool, StoreError> {
         self.op(async {
             self.end_run(
