@@ -271,6 +271,31 @@ pub async fn expired_leases_are_reclaimed_up_to_max_attempts(
             .is_none(),
         "attempts exhausted"
     );
+    let error = json!({"code": "RUN_ABANDONED"});
+    assert_eq!(
+        s.fail_abandoned_runs(now + 1_500, 2, &error)
+            .await
+            .expect("sweep"),
+        0,
+        "w2's lease still holds"
+    );
+    assert_eq!(
+        s.fail_abandoned_runs(now + 5_000, 2, &error)
+            .await
+            .expect("sweep"),
+        1
+    );
+    let failed = s.get_run("r1").await.expect("get").expect("run");
+    assert_eq!(
+        (failed.status, failed.error),
+        (RunStatus::Failed, Some(error.clone()))
+    );
+    assert_eq!(
+        s.fail_abandoned_runs(now + 6_000, 2, &error)
+            .await
+            .expect("sweep"),
+        0
+    );
 }
 
 pub async fn concurrent_claims_never_share_a_run(s: Arc<dyn DocStore>, c: Arc<ManualClock>) {
