@@ -543,3 +543,55 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
     }
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_request_ids_are_kept_only_when_sane() {
+        let v = |s: &str| HeaderValue::from_str(s).ok();
+        assert_eq!(
+            sane_request_id(v("abc-123_x.y:z").as_ref()),
+            Some("abc-123_x.y:z".into())
+        );
+        assert_eq!(sane_request_id(v("has space").as_ref()), None);
+        assert_eq!(sane_request_id(v(&"a".repeat(129)).as_ref()), None);
+        assert_eq!(sane_request_id(v("").as_ref()), None);
+        assert_eq!(sane_request_id(None), None);
+    }
+
+    #[test]
+    fn paths_match_their_patterns() {
+        assert!(matches_path(
+            "/api/phase1/runs/{run_id}",
+            "/api/phase1/runs/abc"
+        ));
+        assert!(!matches_path(
+            "/api/phase1/runs/{run_id}",
+            "/api/phase1/runs"
+        ));
+        assert!(!matches_path("/api/phase1/runs", "/api/phase1/rules"));
+    }
+
+    #[test]
+    fn the_table_has_one_entry_per_method_and_path() {
+        let specs = specs();
+        let mut keys: Vec<(&str, &str)> = specs.iter().map(|s| (s.method, s.path)).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), before);
+        let doc = openapi::document();
+        for s in &specs {
+            let op = &doc["paths"][s.path][s.method.to_lowercase()];
+            assert!(
+                op.is_object(),
+                "{} {} missing from the OpenAPI document",
+                s.method,
+                s.path
+            );
+        }
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+}

@@ -377,3 +377,29 @@ pub fn from_record(state: &AppState, run: &RunRecord) -> Result<Prepared, ApiErr
         wants_async: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_every_position_once() {
+        assert_eq!(shard_ranges(10, 4), vec![0..4, 4..8, 8..10]);
+        assert_eq!(shard_ranges(8, 4), vec![0..4, 4..8]);
+        assert_eq!(shard_ranges(3, 50_000), vec![0..3]);
+        assert_eq!(
+            shard_ranges(0, 10),
+            vec![0..0],
+            "an empty plan is one empty shard"
+        );
+        let r = shard_ranges(205_632, 500);
+        assert_eq!(r.len(), 412);
+        assert_eq!(r.iter().map(|r| r.end - r.start).sum::<u64>(), 205_632);
+    }
+
+    #[test]
+    fn run_ids_are_added_to_documents() {
+        let v = with_run_id(json!({"top": []}), "r1");
+        assert_eq!(v, json!({"top": [], "run_id": "r1", "status": "done"}));
+    }
+}
