@@ -756,6 +756,59 @@ impl MongoStore {
     }
 
     /// Sets an active run to a final status; false when it was not active.
+    /// Inserts a record that expires with the retention (projects, runs).
+    async fn insert_expiring<T: Serialize>(
+        &self,
+        collection: &Collection<Document>,
+        record: &T,
+        id: &str,
+        created_at: Millis,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        let document = encode(record, id, Some(created_at))?;
+        collection
+            .insert_one(document)
+            .await
+            .map_err(driver_error_on(|| format!("{what} {id}")))?;
+        Ok(())
+    }
+
+    /// A record by id, None when absent or past the retention.
+    async fn get_alive<T: DeserializeOwned>(
+        &self,
+        collection: &Collection<Document>,
+        name: &str,
+        id: &str,
+        created_at: impl Fn(&T) -> Millis,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(found) = self.find_by_id(collection, id).await? else {
+            return Ok(None);
+        };
+        let record: T = decode(found, name)?;
+        Ok(self.alive(created_at(&record)).then_some(record))
+    }
+
+    /// Records within the retention, newest first, only `owner`'s when given.
+    async fn list_alive<T: DeserializeOwned>(
+        &self,
+        collection: &Collection<Document>,
+        owner: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut filter = doc! { "created_at": { "$gte": self.cutoff() } };
+        if let Some(owner) = owner {
+            filter.insert("owner", owner);
+        }
+        self.find_many(
+            collection,
+            filter,
+            doc! { "created_at": -1, "_id": -1 },
+            page.offset,
+            Some(page.limit),
+        )
+        .await
+    }
+
     async fn end_run(&self, id: &str, set: Document) -> Result<bool, StoreError> {
         let updated = self
             .runs
@@ -803,25 +856,22 @@ impl DocStore for MongoStore {
     }
 
     async fn save_project(&self, project: &ProjectRecord) -> Result<(), StoreError> {
-        self.op(async {
-            let document = encode(project, &project.id, Some(project.created_at))?;
-            self.projects
-                .insert_one(document)
-                .await
-                .map_err(driver_error_on(|| format!("project {}", project.id)))?;
-            Ok(())
-        })
+        self.op(self.insert_expiring(
+            &self.projects,
+            project,
+            &project.id,
+            project.created_at,
+            "project",
+        ))
         .await
     }
 
     async fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>, StoreError> {
-        self.op(async {
-            let Some(found) = self.find_by_id(&self.projects, id).await? else {
-                return Ok(None);
-            };
-            let project: ProjectRecord = decode(found, PROJECTS)?;
-            Ok(self.alive(project.created_at).then_some(project))
-        })
+        self.op(
+            self.get_alive(&self.projects, PROJECTS, id, |p: &ProjectRecord| {
+                p.created_at
+            }),
+        )
         .await
     }
 
@@ -830,21 +880,7 @@ impl DocStore for MongoStore {
         owner: Option<&str>,
         page: Page,
     ) -> Result<Vec<ProjectRecord>, StoreError> {
-        self.op(async {
-            let mut filter = doc! { "created_at": { "$gte": self.cutoff() } };
-            if let Some(owner) = owner {
-                filter.insert("owner", owner);
-            }
-            self.find_many(
-                &self.projects,
-                filter,
-                doc! { "created_at": -1, "_id": -1 },
-                page.offset,
-                Some(page.limit),
-            )
-            .await
-        })
-        .await
+        self.op(self.list_alive(&self.projects, owner, page)).await
     }
 
     async fn delete_project(&self, id: &str) -> Result<bool, StoreError> {
@@ -863,26 +899,13 @@ impl DocStore for MongoStore {
     }
 
     async fn create_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        self.op(async {
-            let document = encode(run, &run.id, Some(run.created_at))?;
-            self.runs
-                .insert_one(document)
-                .await
-                .map_err(driver_error_on(|| format!("run {}", run.id)))?;
-            Ok(())
-        })
-        .await
+        self.op(self.insert_expiring(&self.runs, run, &run.id, run.created_at, "run"))
+            .await
     }
 
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        self.op(async {
-            let Some(found) = self.find_by_id(&self.runs, id).await? else {
-                return Ok(None);
-            };
-            let run: RunRecord = decode(found, RUNS)?;
-            Ok(self.alive(run.created_at).then_some(run))
-        })
-        .await
+        self.op(self.get_alive(&self.runs, RUNS, id, |r: &RunRecord| r.created_at))
+            .await
     }
 
     async fn list_runs(
@@ -890,21 +913,7 @@ impl DocStore for MongoStore {
         owner: Option<&str>,
         page: Page,
     ) -> Result<Vec<RunRecord>, StoreError> {
-        self.op(async {
-            let mut filter = doc! { "created_at": { "$gte": self.cutoff() } };
-            if let Some(owner) = owner {
-                filter.insert("owner", owner);
-            }
-            self.find_many(
-                &self.runs,
-                filter,
-                doc! { "created_at": -1, "_id": -1 },
-                page.offset,
-                Some(page.limit),
-            )
-            .await
-        })
-        .await
+        self.op(self.list_alive(&self.runs, owner, page)).await
     }
 
     async fn claim_run(
