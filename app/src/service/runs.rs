@@ -319,6 +319,17 @@ where
     Ok(doc)
 }
 
+/// A finished run's document as the API stores and returns it: the engine's document with
+/// `provenance.commit` added (api.md: "Provenance on every run: engine.md §10, plus
+/// `commit`").
+pub fn stored_document(state: &AppState, doc: &RunDocument) -> Result<Value, serde_json::Error> {
+    let mut value = serde_json::to_value(doc)?;
+    if let Some(Value::Object(p)) = value.get_mut("provenance") {
+        p.insert("commit".into(), json!(state.config.build.commit_sha));
+    }
+    Ok(value)
+}
+
 /// RFC 3339 UTC with milliseconds.
 pub fn rfc3339(ms: i64) -> String {
     let t =

@@ -45,7 +45,7 @@ pub async fn process(state: &AppState, run: RunRecord) -> Result<(), StoreError>
     let now = state.clock.now_ms();
     match outcome {
         Ok(result) => {
-            let value = serde_json::to_value(&result).unwrap_or_default();
+            let value = runs::stored_document(state, &result).unwrap_or_default();
             doc.finish_run(&run.id, Some(&state.worker_id), &value, now)
                 .await?;
         }

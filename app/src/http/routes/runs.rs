@@ -44,8 +44,30 @@ async fn answer_existing(state: &AppState, run: &RunRecord) -> ApiResult<Respons
             Ok(Json(runs::with_run_id(result, &run.id)).into_response())
         }
         RunStatus::Queued | RunStatus::Running => Ok(queued(&run.id)),
-        _ => Ok((StatusCode::OK, Json(status_doc(run, None))).into_response()),
+        RunStatus::Failed => Ok(replay_problem(run)),
+        RunStatus::Cancelled => Err(Stop::Cancelled.into()),
     }
+}
+
+/// A failed run's stored problem, answered again with its own status and this request's
+/// id: a repeated Idempotency-Key returns the first result, not a 200.
+fn replay_problem(run: &RunRecord) -> Response {
+    let mut problem = run
+        .error
+        .clone()
+        .unwrap_or_else(|| ApiError::internal("the run failed").to_problem_json());
+    let status = problem["status"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    problem["request_id"] = json!(crate::http::problem::current_request_id());
+    let mut res = (status, Json(problem)).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/problem+json"),
+    );
+    res
 }
 
 /// `POST /api/phase1/run`.
@@ -152,8 +174,8 @@ async fn run_sync(state: &AppState, p: &Prepared, record: &RunRecord) -> ApiResu
     let now = state.clock.now_ms();
     match outcome {
         Ok(doc) => {
-            let value =
-                serde_json::to_value(&doc).map_err(|e| ApiError::internal(e.to_string()))?;
+            let value = runs::stored_document(state, &doc)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
             if !doc_store
                 .finish_run(&record.id, Some(&state.worker_id), &value, now)
                 .await?

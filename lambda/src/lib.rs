@@ -1,0 +1,68 @@
+//! # Phase-1 on AWS Lambda
+//!
+//! The glue the Lambda binaries share; each binary under `src/bin/` is one function of
+//! `template.yaml` and only calls one of the two entry points here:
+//!
+//! - [`serve_http`]: a route group behind the API Gateway HTTP API. `lambda_http` turns each
+//!   event into an HTTP request for the shared axum router (the same one `phase1 serve` and
+//!   the Vercel functions mount) and its response back into the API Gateway response.
+//! - [`serve_worker`]: the scheduled run worker, a plain `lambda_runtime` handler (an
+//!   EventBridge Scheduler event is not an HTTP request) that calls
+//!   [`phase1_app::service::worker::drain`], the same service the cron route calls.
+//!
+//! Lambda freezes an execution environment as soon as the response is sent, so work started
+//! after the response would stall half-done while holding a run's lease. Here the spawner
+//! therefore drops such work: a queued run stays queued and the scheduled worker (every
+//! minute) claims it.
+
+#![deny(missing_docs)]
+
+use phase1_app::http::state::{AppState, Spawner};
+use phase1_app::serve::ServeError;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The configuration from the environment, and the state over the stores it names. A bad
+/// configuration or an unreachable store ends the process with a message on stderr that names
+/// the variable (the Lambda init then fails and CloudWatch shows why).
+pub async fn state() -> AppState {
+    let built = async {
+        let config = phase1_app::config::Config::from_env().map_err(ServeError::Config)?;
+        Ok::<_, ServeError>(AppState::new(config, phase1_app::clock::system()).await?)
+    };
+    match built.await {
+        Ok(state) => state.with_spawner(deferred_to_cron()),
+        Err(e) => {
+            let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+            eprintln!("phase1 lambda {name}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The spawner of a Lambda function: work meant to run after the response is dropped, and the
+/// scheduled worker picks up what it would have done (see the crate documentation).
+pub fn deferred_to_cron() -> Spawner {
+    Arc::new(drop)
+}
+
+/// Serves the shared router to API Gateway HTTP API events until the runtime stops.
+pub async fn serve_http() -> Result<(), lambda_http::Error> {
+    let state = state().await;
+    lambda_http::run(phase1_app::http::router(state)).await
+}
+
+/// Serves the scheduled worker: each event drains the run queue and answers `{"ran": n}`.
+pub async fn serve_worker() -> Result<(), lambda_runtime::Error> {
+    let state = state().await;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |_: lambda_runtime::LambdaEvent<Value>| {
+            let state = state.clone();
+            async move {
+                let ran = phase1_app::service::worker::drain(&state).await?;
+                Ok::<Value, lambda_runtime::Error>(json!({ "ran": ran }))
+            }
+        },
+    ))
+    .await
+}

@@ -1,0 +1,62 @@
+//! Black-box HTTP tests: each test starts `phase1 serve` (target/<profile>/phase1) on a
+//! loopback port and speaks HTTP to it. The route suite runs once on the embedded store
+//! and once on MongoDB + Redis (`MONGODB_URI`, `REDIS_URL`, exported by scripts/test.sh;
+//! without them the `real::` tests fail).
+
+mod harness;
+mod suite;
+
+/// One test per case on the embedded store (`embedded::case`) and one on the real stores
+/// (`real::case`).
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::suite::$case(crate::harness::Backend::Embedded).await;
+                }
+            )*
+        }
+        mod real {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::suite::$case(crate::harness::Backend::Real).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    probes,
+    route_list_and_openapi,
+    request_ids,
+    projects,
+    presets_and_cardinality,
+    run_and_results,
+    consistency,
+    rules,
+    validation_lists_every_field,
+    grid_too_large,
+    transport_errors,
+    auth_required,
+    idempotent_replay,
+    cached_repeat,
+    analysts_see_only_their_own,
+    async_run,
+    cancel_run,
+    sharded_equals_unsharded,
+    failing_shard,
+    failing_shard_is_retried,
+    shard_route_refuses_bad_signatures,
+    worker_killed_and_run_reclaimed,
+    worker_gives_up_after_three_attempts,
+    fixtures_match_cli,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_503_when_redis_stops() {
+    suite::readyz_503_when_redis_stops().await;
+}

@@ -1,0 +1,72 @@
+//! The test cases. Each takes the backend it runs on; `blackbox.rs` generates one test per
+//! case and backend.
+
+pub mod errors;
+pub mod fanout;
+pub mod fixtures;
+pub mod ready;
+pub mod routes;
+pub mod runs;
+pub mod worker;
+
+pub use errors::*;
+pub use fanout::*;
+pub use fixtures::*;
+pub use ready::*;
+pub use routes::*;
+pub use runs::*;
+pub use worker::*;
+
+use crate::harness::{cli, Api, Auth, Backend, Server, Store};
+use serde_json::Value;
+
+/// A server and an admin (dev-bridge) client for it.
+pub struct Env {
+    /// The server; killed when the env drops.
+    _server: Server,
+    /// A client sending `X-Admin-Token`.
+    pub admin: Api,
+}
+
+impl Env {
+    /// A server on fresh stores of `backend`, with `overrides` in its environment.
+    pub fn start(backend: Backend, overrides: &[(&str, &str)]) -> Env {
+        Env::over(Server::start(&Store::new(backend), overrides))
+    }
+
+    /// The env of an already started server.
+    pub fn over(server: Server) -> Env {
+        let admin = Api::new(&server.base, Auth::Admin);
+        Env {
+            _server: server,
+            admin,
+        }
+    }
+
+    /// A client for this server as `auth`.
+    pub fn client(&self, auth: Auth) -> Api {
+        self.admin.as_caller(auth)
+    }
+}
+
+/// A fixture file of the workspace, parsed.
+pub fn fixture(name: &str) -> Value {
+    let path = cli::workspace_root().join(format!("fixtures/{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("the fixture is JSON")
+}
+
+/// The project of the london-dc-alpha fixture.
+pub fn london_project() -> Value {
+    fixture("london-dc-alpha")["project"].clone()
+}
+
+/// The `run_id` of a run answer.
+#[track_caller]
+pub fn run_id(doc: &Value) -> String {
+    doc["run_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no run_id in {doc}"))
+        .to_string()
+}
