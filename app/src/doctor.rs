@@ -105,20 +105,34 @@ pub async fn run(config: Result<Config, Vec<ConfigError>>, clock: SharedClock) -
     }
 }
 
+/// Records the "reachable" check of a store's ping; false when it failed.
+fn reachable(
+    component: &str,
+    ping: Result<Duration, StoreError>,
+    out: &mut Vec<DoctorCheck>,
+) -> bool {
+    match ping {
+        Ok(latency) => {
+            out.push(check(
+                component,
+                "reachable",
+                true,
+                Some(latency),
+                "answered a ping".into(),
+            ));
+            true
+        }
+        Err(e) => {
+            out.push(check(component, "reachable", false, None, e.to_string()));
+            false
+        }
+    }
+}
+
 async fn doc_checks(doc: &dyn DocStore, out: &mut Vec<DoctorCheck>) {
     let component = format!("document store ({})", doc.backend());
-    match doc.ping().await {
-        Ok(latency) => out.push(check(
-            &component,
-            "reachable",
-            true,
-            Some(latency),
-            "answered a ping".into(),
-        )),
-        Err(e) => {
-            out.push(check(&component, "reachable", false, None, e.to_string()));
-            return;
-        }
+    if !reachable(&component, doc.ping().await, out) {
+        return;
     }
     match doc.check_schema().await {
         Ok(schema) => {
@@ -188,18 +202,8 @@ async fn doc_round_trip(doc: &dyn DocStore) -> Result<String, String> {
 
 async fn kv_checks(kv: &dyn KvStore, out: &mut Vec<DoctorCheck>) {
     let component = format!("key-value store ({})", kv.backend());
-    match kv.ping().await {
-        Ok(latency) => out.push(check(
-            &component,
-            "reachable",
-            true,
-            Some(latency),
-            "answered a ping".into(),
-        )),
-        Err(e) => {
-            out.push(check(&component, "reachable", false, None, e.to_string()));
-            return;
-        }
+    if !reachable(&component, kv.ping().await, out) {
+        return;
     }
     let started = Instant::now();
     let key = format!("doctor:{}", uuid::Uuid::new_v4().simple());

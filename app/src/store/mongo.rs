@@ -773,19 +773,27 @@ impl MongoStore {
         Ok(())
     }
 
+    /// A record by id, decoded; None when absent.
+    async fn get_by_id<T: DeserializeOwned>(
+        &self,
+        collection: &Collection<Document>,
+        id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.find_by_id(collection, id)
+            .await?
+            .map(|d| decode(d, collection.name()))
+            .transpose()
+    }
+
     /// A record by id, None when absent or past the retention.
     async fn get_alive<T: DeserializeOwned>(
         &self,
         collection: &Collection<Document>,
-        name: &str,
         id: &str,
         created_at: impl Fn(&T) -> Millis,
     ) -> Result<Option<T>, StoreError> {
-        let Some(found) = self.find_by_id(collection, id).await? else {
-            return Ok(None);
-        };
-        let record: T = decode(found, name)?;
-        Ok(self.alive(created_at(&record)).then_some(record))
+        let found: Option<T> = self.get_by_id(collection, id).await?;
+        Ok(found.filter(|record| self.alive(created_at(record))))
     }
 
     /// Records within the retention, newest first, only `owner`'s when given.
@@ -867,12 +875,8 @@ impl DocStore for MongoStore {
     }
 
     async fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>, StoreError> {
-        self.op(
-            self.get_alive(&self.projects, PROJECTS, id, |p: &ProjectRecord| {
-                p.created_at
-            }),
-        )
-        .await
+        self.op(self.get_alive(&self.projects, id, |p: &ProjectRecord| p.created_at))
+            .await
     }
 
     async fn list_projects(
@@ -904,7 +908,7 @@ impl DocStore for MongoStore {
     }
 
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        self.op(self.get_alive(&self.runs, RUNS, id, |r: &RunRecord| r.created_at))
+        self.op(self.get_alive(&self.runs, id, |r: &RunRecord| r.created_at))
             .await
     }
 
@@ -1195,13 +1199,7 @@ impl DocStore for MongoStore {
     }
 
     async fn get_user(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
-        self.op(async {
-            self.find_by_id(&self.users, email)
-                .await?
-                .map(|d| decode(d, USERS))
-                .transpose()
-        })
-        .await
+        self.op(self.get_by_id(&self.users, email)).await
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
@@ -1253,13 +1251,7 @@ impl DocStore for MongoStore {
     }
 
     async fn get_versioned(&self, key: &str) -> Result<Option<Versioned<Value>>, StoreError> {
-        self.op(async {
-            self.find_by_id(&self.settings, key)
-                .await?
-                .map(|d| decode(d, SETTINGS))
-                .transpose()
-        })
-        .await
+        self.op(self.get_by_id(&self.settings, key)).await
     }
 
     async fn put_versioned_if(
@@ -1367,13 +1359,7 @@ impl DocStore for MongoStore {
     }
 
     async fn get_monitor(&self, id: &str) -> Result<Option<MonitorConfig>, StoreError> {
-        self.op(async {
-            self.find_by_id(&self.monitors, id)
-                .await?
-                .map(|d| decode(d, MONITORS))
-                .transpose()
-        })
-        .await
+        self.op(self.get_by_id(&self.monitors, id)).await
     }
 
     async fn record_monitor_result(&self, result: &MonitorResult) -> Result<(), StoreError> {
