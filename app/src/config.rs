@@ -1,7 +1,10 @@
 //! Configuration: environment variables, read and validated once at start-up. A bad value
 //! stops start-up with a message naming the variable.
 
+use crate::auth::sealed::Keyring;
+use crate::limits::RateLimits;
 use crate::store::StoreSettings;
+use ipnet::IpNet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -113,6 +116,14 @@ pub struct Config {
     pub cron_secret: Option<Secret>,
     /// Engine budgets and fan-out.
     pub engine: EngineSettings,
+    /// `PHASE1_ENCRYPTION_KEY` (and `PHASE1_ENCRYPTION_KEY_PREVIOUS`): seal TOTP secrets.
+    pub encryption: Option<Keyring>,
+    /// `PHASE1_OPS_ALLOWLIST`: when not empty, ops calls must come from these networks.
+    pub ops_allowlist: Vec<IpNet>,
+    /// `PHASE1_CORS_ORIGINS`: the browser origins allowed to call the API with credentials.
+    pub cors_origins: Vec<String>,
+    /// `PHASE1_RATE_LIMITS`: requests per minute by route class.
+    pub rate_limits: RateLimits,
 }
 
 /// A secret value that never prints.
@@ -272,11 +283,36 @@ impl Config {
             (None, None) => None,
         };
         let secret_key = nonempty("SECRET_KEY").map(|k| Secret(k.into_bytes()));
-        if secret_key.as_ref().is_some_and(|k| k.0.len() < 32) {
+        if let Some(why) = secret_key.as_ref().and_then(|k| weakness(&k.0)) {
             errors.push(ConfigError {
                 variable: "SECRET_KEY",
-                message: "must be at least 32 bytes".into(),
+                message: why,
             });
+        }
+        let encryption = encryption_keys(get, &mut errors);
+        let ops_allowlist = nonempty("PHASE1_OPS_ALLOWLIST")
+            .map(|v| networks(&v, "PHASE1_OPS_ALLOWLIST", &mut errors))
+            .unwrap_or_default();
+        let cors_origins = nonempty("PHASE1_CORS_ORIGINS")
+            .map(|v| origins(&v, &mut errors))
+            .unwrap_or_default();
+        let rate_limits = match nonempty("PHASE1_RATE_LIMITS") {
+            None => RateLimits::default(),
+            Some(v) => RateLimits::parse(&v).unwrap_or_else(|message| {
+                errors.push(ConfigError {
+                    variable: "PHASE1_RATE_LIMITS",
+                    message,
+                });
+                RateLimits::default()
+            }),
+        };
+        if env == AppEnv::Prod {
+            prod_secrets(
+                secret_key.is_some(),
+                nonempty("PHASE1_ENCRYPTION_KEY").is_some(),
+                admin_token.as_ref(),
+                &mut errors,
+            );
         }
         let shard_url = url(
             get,
@@ -344,6 +380,10 @@ impl Config {
             cron_secret: nonempty("CRON_SECRET").map(|s| Secret(s.into_bytes())),
             engine,
             env,
+            encryption,
+            ops_allowlist,
+            cors_origins,
+            rate_limits,
             stores: StoreSettings {
                 mongodb_uri,
                 mongodb_db,
@@ -356,6 +396,146 @@ impl Config {
                 op_timeout: Duration::from_millis(op),
             },
         })
+    }
+}
+
+/// Why a secret is too weak to sign or seal with, if it is: shorter than 32 bytes, or fewer
+/// than 10 distinct bytes (a repeated character, a placeholder).
+fn weakness(secret: &[u8]) -> Option<String> {
+    let distinct = secret
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if secret.len() < 32 {
+        Some("must be at least 32 bytes".into())
+    } else if distinct < 10 {
+        Some("is too repetitive to be a secret (fewer than 10 distinct characters)".into())
+    } else {
+        None
+    }
+}
+
+/// A 32-byte key written as 64 hexadecimal characters.
+fn hex_key(value: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(value.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| "must be 32 bytes written as 64 hexadecimal characters".to_string())?;
+    match weakness(&bytes) {
+        Some(_) => Err("is too repetitive to be a key (fewer than 10 distinct bytes)".into()),
+        None => Ok(bytes),
+    }
+}
+
+/// `PHASE1_ENCRYPTION_KEY` and, during a rotation, `PHASE1_ENCRYPTION_KEY_PREVIOUS`.
+fn encryption_keys(get: Lookup, errors: &mut Vec<ConfigError>) -> Option<Keyring> {
+    let read = |var: &'static str, errors: &mut Vec<ConfigError>| {
+        let v = get(var).filter(|v| !v.trim().is_empty())?;
+        hex_key(&v)
+            .map_err(|message| {
+                errors.push(ConfigError {
+                    variable: var,
+                    message,
+                })
+            })
+            .ok()
+    };
+    let current = read("PHASE1_ENCRYPTION_KEY", errors);
+    let previous = read("PHASE1_ENCRYPTION_KEY_PREVIOUS", errors);
+    match (current, previous) {
+        (Some(c), p) => Some(Keyring::new(c, p)),
+        (None, Some(_)) => {
+            errors.push(ConfigError {
+                variable: "PHASE1_ENCRYPTION_KEY",
+                message: "is required when PHASE1_ENCRYPTION_KEY_PREVIOUS is set".into(),
+            });
+            None
+        }
+        (None, None) => None,
+    }
+}
+
+/// Comma-separated CIDRs or single addresses.
+pub fn networks(value: &str, var: &'static str, errors: &mut Vec<ConfigError>) -> Vec<IpNet> {
+    let mut nets = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let parsed = entry
+            .parse::<IpNet>()
+            .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(n) => nets.push(n.trunc()),
+            Err(_) => errors.push(ConfigError {
+                variable: var,
+                message: format!("{entry:?} is not an IP address or CIDR (e.g. 10.0.0.0/8)"),
+            }),
+        }
+    }
+    nets
+}
+
+/// Comma-separated origins: `http(s)://host[:port]`, no path, no wildcard.
+fn origins(value: &str, errors: &mut Vec<ConfigError>) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let rest = entry
+            .strip_prefix("https://")
+            .or_else(|| entry.strip_prefix("http://"));
+        let ok = rest.is_some_and(|host| {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        });
+        if ok {
+            out.push(entry.to_string());
+        } else {
+            errors.push(ConfigError {
+                variable: "PHASE1_CORS_ORIGINS",
+                message: format!(
+                    "{entry:?} is not an origin: http(s)://host[:port], without path or wildcard"
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// With APP_ENV=prod: the signing key, the sealing key and the ops token must all be set
+/// (`secret_key` and `encryption` say whether they are; their values are checked where they
+/// are read), and the ops token must be strong.
+fn prod_secrets(
+    secret_key: bool,
+    encryption: bool,
+    admin_token: Option<&AdminToken>,
+    errors: &mut Vec<ConfigError>,
+) {
+    let required = |variable: &'static str, what: &str| ConfigError {
+        variable,
+        message: format!("is required when APP_ENV=prod ({what})"),
+    };
+    if !secret_key {
+        errors.push(required("SECRET_KEY", "it signs the access tokens"));
+    }
+    if !encryption {
+        errors.push(required(
+            "PHASE1_ENCRYPTION_KEY",
+            "it seals the TOTP secrets",
+        ));
+    }
+    match admin_token {
+        None => errors.push(required(
+            "PHASE1_ADMIN_TOKEN",
+            "or PHASE1_ADMIN_TOKEN_SHA256: the ops token",
+        )),
+        Some(AdminToken::Plain(t)) => {
+            if let Some(why) = weakness(t.as_bytes()) {
+                errors.push(ConfigError {
+                    variable: "PHASE1_ADMIN_TOKEN",
+                    message: format!("{why} when APP_ENV=prod"),
+                });
+            }
+        }
+        Some(AdminToken::Sha256(_)) => {}
     }
 }
 
@@ -383,18 +563,141 @@ mod tests {
         assert_eq!(c.stores.op_timeout, Duration::from_secs(5));
     }
 
-    #[test]
-    fn prod_requires_the_real_stores() {
-        let errs = load(&[("APP_ENV", "prod")]).expect_err("refused");
-        let vars: Vec<&str> = errs.iter().map(|e| e.variable).collect();
-        assert_eq!(vars, ["MONGODB_URI", "REDIS_URL"]);
-        let ok = load(&[
+    const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const SECRET: &str = "prod-signing-key-0123456789abcdefghijklmnop";
+    const TOKEN: &str = "prod-ops-token-0123456789abcdefghijklmnop";
+
+    fn prod(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut vars = vec![
             ("APP_ENV", "prod"),
             ("MONGODB_URI", "mongodb+srv://u:p@cluster.example.net/"),
             ("REDIS_URL", "rediss://default:p@eu1.example.io:6379"),
+            ("SECRET_KEY", SECRET),
+            ("PHASE1_ENCRYPTION_KEY", KEY_HEX),
+            ("PHASE1_ADMIN_TOKEN", TOKEN),
+        ];
+        for (k, v) in extra {
+            vars.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                vars.push((k, v));
+            }
+        }
+        vars
+    }
+
+    fn refused_vars(pairs: &[(&str, &str)]) -> Vec<&'static str> {
+        load(pairs)
+            .expect_err("refused")
+            .iter()
+            .map(|e| e.variable)
+            .collect()
+    }
+
+    #[test]
+    fn prod_requires_the_real_stores_and_every_secret() {
+        assert_eq!(
+            refused_vars(&[("APP_ENV", "prod")]),
+            [
+                "MONGODB_URI",
+                "REDIS_URL",
+                "SECRET_KEY",
+                "PHASE1_ENCRYPTION_KEY",
+                "PHASE1_ADMIN_TOKEN"
+            ]
+        );
+        let ok = load(&prod(&[])).expect("valid");
+        assert_eq!(ok.stores.key_prefix, "phase1:prod:");
+        assert!(ok.encryption.is_some());
+        let hashed = load(&prod(&[
+            ("PHASE1_ADMIN_TOKEN", ""),
+            ("PHASE1_ADMIN_TOKEN_SHA256", KEY_HEX),
+        ]));
+        assert!(hashed.is_ok(), "the token's SHA-256 stands in for it");
+    }
+
+    #[test]
+    fn prod_refuses_weak_secrets_naming_each() {
+        for (var, value) in [
+            ("SECRET_KEY", "short-key"),
+            ("SECRET_KEY", "abababababababababababababababababab"),
+            ("PHASE1_ADMIN_TOKEN", "local-dev-token"),
+            (
+                "PHASE1_ADMIN_TOKEN",
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            ),
+            ("PHASE1_ENCRYPTION_KEY", "00ff"),
+            (
+                "PHASE1_ENCRYPTION_KEY",
+                "0000000000000000000000000000000000000000000000000000000000000000",
+            ),
+        ] {
+            let errs = load(&prod(&[(var, value)])).expect_err(var);
+            assert_eq!(errs.len(), 1, "{var}={value}: {errs:?}");
+            assert_eq!(errs[0].variable, var);
+            assert!(!errs[0].message.contains(value), "the value is not echoed");
+        }
+    }
+
+    #[test]
+    fn dev_allows_a_short_ops_token_but_not_a_short_signing_key() {
+        assert!(load(&[("PHASE1_ADMIN_TOKEN", "local-dev-token")]).is_ok());
+        assert_eq!(refused_vars(&[("SECRET_KEY", "short")]), ["SECRET_KEY"]);
+    }
+
+    #[test]
+    fn encryption_keys_rotate_only_with_a_current_key() {
+        let c = load(&[
+            ("PHASE1_ENCRYPTION_KEY", KEY_HEX),
+            (
+                "PHASE1_ENCRYPTION_KEY_PREVIOUS",
+                "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100",
+            ),
         ])
         .expect("valid");
-        assert_eq!(ok.stores.key_prefix, "phase1:prod:");
+        assert!(c.encryption.expect("keys").has_previous());
+        assert_eq!(
+            refused_vars(&[("PHASE1_ENCRYPTION_KEY_PREVIOUS", KEY_HEX)]),
+            ["PHASE1_ENCRYPTION_KEY"]
+        );
+    }
+
+    #[test]
+    fn allowlist_origins_and_rate_limits_parse() {
+        let c = load(&[
+            (
+                "PHASE1_OPS_ALLOWLIST",
+                "10.0.0.0/8, 192.168.1.7, 2001:db8::/32",
+            ),
+            (
+                "PHASE1_CORS_ORIGINS",
+                "https://app.example.com,http://localhost:5173",
+            ),
+            ("PHASE1_RATE_LIMITS", "auth=50"),
+        ])
+        .expect("valid");
+        let nets: Vec<String> = c.ops_allowlist.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.168.1.7/32", "2001:db8::/32"]);
+        assert_eq!(
+            c.cors_origins,
+            ["https://app.example.com", "http://localhost:5173"]
+        );
+        assert_eq!(c.rate_limits.limit(crate::limits::RateClass::Auth), 50);
+        assert_eq!(
+            refused_vars(&[
+                ("PHASE1_OPS_ALLOWLIST", "10.0.0.0/33"),
+                ("PHASE1_CORS_ORIGINS", "*"),
+                ("PHASE1_RATE_LIMITS", "auth=zero"),
+            ]),
+            [
+                "PHASE1_OPS_ALLOWLIST",
+                "PHASE1_CORS_ORIGINS",
+                "PHASE1_RATE_LIMITS"
+            ]
+        );
+        assert_eq!(
+            refused_vars(&[("PHASE1_CORS_ORIGINS", "https://app.example.com/path")]),
+            ["PHASE1_CORS_ORIGINS"]
+        );
     }
 
     #[test]

@@ -7,10 +7,12 @@
 
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod doctor;
 pub mod http;
+pub mod limits;
 pub mod serve;
 pub mod service;
 pub mod store;
