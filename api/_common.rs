@@ -21,8 +21,11 @@ tokio::task_local! {
 /// Serves the shared router until the platform stops the instance. A bad configuration or an
 /// unreachable store ends the process with a message on stderr that names the variable.
 pub async fn serve() -> Result<(), vercel_runtime::Error> {
+    phase1_app::logging::init();
     let state = match state().await {
-        Ok(state) => state.with_spawner(spawner()),
+        Ok(state) => state
+            .with_spawner(spawner())
+            .with_client_ip(phase1_app::http::client_ip::ClientIpSource::Vercel),
         Err(e) => {
             eprintln!("{}: {e}", env!("CARGO_BIN_NAME"));
             std::process::exit(1);

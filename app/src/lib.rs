@@ -13,6 +13,7 @@ pub mod config;
 pub mod doctor;
 pub mod http;
 pub mod limits;
+pub mod logging;
 pub mod serve;
 pub mod service;
 pub mod store;

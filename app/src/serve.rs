@@ -26,6 +26,7 @@ pub enum ServeError {
 /// Serves on `addr` until Ctrl-C or SIGTERM. `on_ready` receives the bound address (port 0
 /// picks a free one).
 pub async fn serve(addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    crate::logging::init();
     let config = Config::from_env().map_err(ServeError::Config)?;
     let state = AppState::new(config, clock::system()).await?;
     let listener = tokio::net::TcpListener::bind(addr)

@@ -36,6 +36,29 @@ impl Failure {
         )
     }
 
+    /// A failure the app reported as a problem document.
+    pub fn problem(p: Problem) -> Failure {
+        Failure(Box::new(p))
+    }
+
+    /// Invalid configuration: every variable's problem.
+    pub fn config(errors: &[phase1_app::config::ConfigError]) -> Failure {
+        Failure(Box::new(Problem::new(
+            "CONFIG_INVALID",
+            500,
+            "A setting is invalid",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            errors
+                .iter()
+                .map(|e| FieldError::new(e.variable, e.message.clone()))
+                .collect(),
+        )))
+    }
+
     /// Prints the failure on stderr: a problem document with `json`, else readable text.
     pub fn report(&self, json: bool) {
         use std::io::Write;

@@ -3,6 +3,7 @@
 //! Commands: `run`, `evaluate`, `rules`, `presets`, `cardinality` (engine spec §10). Bad
 //! input exits with code 2 and, with `--json`, an RFC 9457 problem document on stderr.
 
+mod admin;
 mod input;
 mod ops;
 mod render;
@@ -45,6 +46,45 @@ enum Command {
     Migrate(JsonFlag),
     /// Serve the whole app on one local port.
     Serve(ServeArgs),
+    /// Manage user accounts and keys.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user; prints the TOTP provisioning URI once.
+    CreateUser(CreateUserArgs),
+    /// Disable a user and revoke their sessions.
+    DisableUser(DisableUserArgs),
+    /// Re-seal every TOTP secret under PHASE1_ENCRYPTION_KEY.
+    RotateEncryptionKey(JsonFlag),
+}
+
+#[derive(Args)]
+struct CreateUserArgs {
+    /// The user's email.
+    #[arg(long)]
+    email: String,
+    /// admin or analyst.
+    #[arg(long)]
+    role: String,
+    /// Read the password from stdin.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct DisableUserArgs {
+    /// The user's email.
+    #[arg(long)]
+    email: String,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -187,6 +227,16 @@ fn main() -> ExitCode {
         Command::Doctor(a) => (a.json, ops::doctor(a.json)),
         Command::Migrate(a) => (a.json, ops::migrate(a.json)),
         Command::Serve(a) => (false, ops::serve(a.host, a.port)),
+        Command::Admin(AdminCommand::CreateUser(a)) => (
+            a.json,
+            admin::create_user(&a.email, &a.role, a.password_stdin, a.json),
+        ),
+        Command::Admin(AdminCommand::DisableUser(a)) => {
+            (a.json, admin::disable_user(&a.email, a.json))
+        }
+        Command::Admin(AdminCommand::RotateEncryptionKey(a)) => {
+            (a.json, admin::rotate_encryption_key(a.json))
+        }
     };
     match result {
         Ok(code) => code,

@@ -17,6 +17,7 @@
 
 #![deny(missing_docs)]
 
+use phase1_app::http::client_ip::{ClientIp, ClientIpSource};
 use phase1_app::http::state::{AppState, Spawner};
 use phase1_app::serve::ServeError;
 use serde_json::{json, Value};
@@ -30,8 +31,11 @@ pub async fn state() -> AppState {
         let config = phase1_app::config::Config::from_env().map_err(ServeError::Config)?;
         Ok::<_, ServeError>(AppState::new(config, phase1_app::clock::system()).await?)
     };
+    phase1_app::logging::init();
     match built.await {
-        Ok(state) => state.with_spawner(deferred_to_cron()),
+        Ok(state) => state
+            .with_spawner(deferred_to_cron())
+            .with_client_ip(ClientIpSource::Platform),
         Err(e) => {
             let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
             eprintln!("phase1 lambda {name}: {e}");
@@ -49,7 +53,28 @@ pub fn deferred_to_cron() -> Spawner {
 /// Serves the shared router to API Gateway HTTP API events until the runtime stops.
 pub async fn serve_http() -> Result<(), lambda_http::Error> {
     let state = state().await;
-    lambda_http::run(phase1_app::http::router(state)).await
+    let app = tower::ServiceBuilder::new()
+        .map_request(with_source_ip)
+        .service(phase1_app::http::router(state));
+    lambda_http::run(app).await
+}
+
+/// Hands the app the client address API Gateway saw (`requestContext.http.sourceIp`), the
+/// only trusted source on Lambda, as a [`ClientIp`] extension.
+pub fn with_source_ip(mut req: lambda_http::Request) -> lambda_http::Request {
+    use lambda_http::request::RequestContext;
+    let ip = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .http
+            .source_ip
+            .as_deref()
+            .and_then(|s| s.parse::<std::net::IpAddr>().ok()),
+        None => None,
+    };
+    if let Some(ip) = ip {
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    req
 }
 
 /// Serves the scheduled worker: each event drains the run queue and answers `{"ran": n}`.

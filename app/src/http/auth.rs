@@ -1,16 +1,21 @@
 //! Who is calling: the auth levels of api.md and the session extractor.
 //!
 //! Sources, in order: an access token (`Authorization: Bearer <JWT>` or the `phase1_access`
-//! cookie; HS256 under `SECRET_KEY`, `mfa: true`, not revoked), then `X-Admin-Token` — the
-//! ops token, which outside prod also acts as an admin session (the dev bridge).
+//! cookie; verified by [`crate::service::sessions::verify`]), then `X-Admin-Token` — the ops
+//! token, compared in constant time with `PHASE1_ADMIN_TOKEN` (or its SHA-256), which
+//! outside prod also acts as an admin session (the dev bridge). With `PHASE1_OPS_ALLOWLIST`
+//! set, the ops token counts only from an address in it, and ops routes refuse admin
+//! sessions from elsewhere too.
 
 use super::problem::ApiError;
 use super::state::AppState;
+use crate::auth::tokens::AccessClaims;
 use crate::config::{AdminToken, AppEnv};
 use crate::store::model::Role;
 use axum::http::HeaderMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 
 /// The auth level a route requires.
@@ -46,7 +51,7 @@ pub enum Via {
 }
 
 /// The authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     /// Lower-cased email (a fixed name for tokens).
     pub email: String,
@@ -54,9 +59,20 @@ pub struct Session {
     pub role: Role,
     /// How.
     pub via: Via,
+    /// The access token's claims, when signed in with one.
+    pub access: Option<AccessClaims>,
 }
 
 impl Session {
+    fn fixed(email: &str, via: Via) -> Session {
+        Session {
+            email: email.into(),
+            role: Role::Admin,
+            via,
+            access: None,
+        }
+    }
+
     /// Whether the caller sees everyone's projects and runs.
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
@@ -73,23 +89,6 @@ impl Session {
     }
 }
 
-/// The claims of an access token.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Claims {
-    /// The user's email.
-    pub sub: String,
-    /// "admin" or "analyst".
-    pub role: Role,
-    /// Token id (for revocation).
-    pub jti: String,
-    /// Expiry (seconds since the epoch).
-    pub exp: i64,
-    /// Issued at (seconds since the epoch).
-    pub iat: i64,
-    /// MFA was completed.
-    pub mfa: bool,
-}
-
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
@@ -104,7 +103,24 @@ pub fn is_ops_token(state: &AppState, presented: &str) -> bool {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// Whether ops calls may come from `ip`: always without `PHASE1_OPS_ALLOWLIST`, else only
+/// from an address in it.
+pub fn ops_ip_allowed(state: &AppState, ip: Option<IpAddr>) -> bool {
+    let list = &state.config.ops_allowlist;
+    list.is_empty() || ip.is_some_and(|ip| list.iter().any(|n| n.contains(&ip)))
+}
+
+/// Whether the request carries a valid ops token from an allowed address.
+pub fn has_ops_token(state: &AppState, headers: &HeaderMap, ip: Option<IpAddr>) -> bool {
+    headers
+        .get("x-admin-token")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| is_ops_token(state, t))
+        && ops_ip_allowed(state, ip)
+}
+
+/// The bearer token of `Authorization`, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
@@ -113,7 +129,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// A cookie's value, if the request sends it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
@@ -122,88 +139,66 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
-/// Verifies an access token: HS256 under `SECRET_KEY`, unexpired, `mfa: true`, its id not
-/// revoked, issued after the user's last session revocation.
-pub async fn verify_access_token(state: &AppState, token: &str) -> Result<Session, ApiError> {
-    let Some(key) = &state.config.secret_key else {
-        return Err(ApiError::auth_required());
-    };
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.set_required_spec_claims(&["exp", "sub", "iat"]);
-    validation.leeway = 0;
-    let data = jsonwebtoken::decode::<Claims>(
-        token,
-        &jsonwebtoken::DecodingKey::from_secret(&key.0),
-        &validation,
-    )
-    .map_err(|_| ApiError::auth_required())?;
-    let c = data.claims;
-    if !c.mfa || c.exp * 1000 <= state.clock.now_ms() {
-        return Err(ApiError::auth_required());
-    }
-    if state.stores.kv.is_token_revoked(&c.jti).await? {
-        return Err(ApiError::auth_required());
-    }
-    if let Some(cutoff) = state.stores.kv.sessions_revoked_at(&c.sub).await? {
-        if c.iat * 1000 <= cutoff {
-            return Err(ApiError::auth_required());
-        }
-    }
-    Ok(Session {
-        email: c.sub.to_lowercase(),
-        role: c.role,
-        via: Via::AccessToken,
-    })
+fn is_cron_secret(state: &AppState, token: &str) -> bool {
+    state
+        .config
+        .cron_secret
+        .as_ref()
+        .is_some_and(|c| bool::from(sha256(token.as_bytes()).ct_eq(&sha256(&c.0))))
 }
 
 /// The caller's session, if any source authenticates them.
-async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
-    if let Some(token) = bearer(headers).or_else(|| cookie(headers, "phase1_access")) {
-        if let Some(cron) = &state.config.cron_secret {
-            if bool::from(sha256(token.as_bytes()).ct_eq(&sha256(&cron.0))) {
-                return Ok(None);
-            }
-        }
-        return verify_access_token(state, token).await.map(Some);
+async fn session(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: Option<IpAddr>,
+) -> Result<Option<Session>, ApiError> {
+    let bearer = bearer(headers).filter(|t| !is_cron_secret(state, t));
+    if let Some(token) = bearer.or_else(|| cookie(headers, "phase1_access")) {
+        let claims = crate::service::sessions::verify(state, token).await?;
+        return Ok(Some(Session {
+            email: claims.sub.to_lowercase(),
+            role: claims.role,
+            via: Via::AccessToken,
+            access: Some(claims),
+        }));
     }
     if let Some(t) = headers.get("x-admin-token").and_then(|v| v.to_str().ok()) {
         if !is_ops_token(state, t) {
             return Err(ApiError::auth_required());
         }
+        if !ops_ip_allowed(state, ip) {
+            return Err(not_allowed_here());
+        }
         if state.config.env != AppEnv::Prod {
-            return Ok(Some(Session {
-                email: "admin@localhost".into(),
-                role: Role::Admin,
-                via: Via::DevBridge,
-            }));
+            return Ok(Some(Session::fixed("admin@localhost", Via::DevBridge)));
         }
     }
     Ok(None)
 }
 
-/// Authorises a request for `level`; returns the caller (None for public routes).
+fn not_allowed_here() -> ApiError {
+    ApiError::forbidden("ops calls are accepted only from the addresses of PHASE1_OPS_ALLOWLIST")
+}
+
+/// Authorises a request from `ip` for `level`; returns the caller (None for public routes).
 pub async fn authorize(
     state: &AppState,
     level: AuthLevel,
     headers: &HeaderMap,
+    ip: Option<IpAddr>,
 ) -> Result<Option<Session>, ApiError> {
-    let ops_token = headers
-        .get("x-admin-token")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| is_ops_token(state, t));
-    let ops = || Session {
-        email: "ops".into(),
-        role: Role::Admin,
-        via: Via::OpsToken,
-    };
+    let ops_token = has_ops_token(state, headers, ip);
+    let ops = || Session::fixed("ops", Via::OpsToken);
     match level {
         AuthLevel::Public | AuthLevel::Internal => Ok(None),
         AuthLevel::Ops => {
             if ops_token {
                 return Ok(Some(ops()));
             }
-            match session(state, headers).await? {
-                Some(s) if s.is_admin() => Ok(Some(s)),
+            match session(state, headers, ip).await? {
+                Some(s) if s.is_admin() && ops_ip_allowed(state, ip) => Ok(Some(s)),
+                Some(s) if s.is_admin() => Err(not_allowed_here()),
                 Some(_) => Err(ApiError::forbidden(
                     "an ops token or an admin session is required",
                 )),
@@ -214,26 +209,16 @@ pub async fn authorize(
             if ops_token {
                 return Ok(Some(ops()));
             }
-            let cron_ok = match (&state.config.cron_secret, bearer(headers)) {
-                (Some(secret), Some(b)) => {
-                    bool::from(sha256(b.as_bytes()).ct_eq(&sha256(&secret.0)))
-                }
-                _ => false,
-            };
-            if cron_ok {
-                return Ok(Some(Session {
-                    email: "cron".into(),
-                    role: Role::Admin,
-                    via: Via::Cron,
-                }));
+            if bearer(headers).is_some_and(|b| is_cron_secret(state, b)) {
+                return Ok(Some(Session::fixed("cron", Via::Cron)));
             }
             Err(ApiError::auth_required())
         }
-        AuthLevel::Session => session(state, headers)
+        AuthLevel::Session => session(state, headers, ip)
             .await?
             .map(Some)
             .ok_or_else(ApiError::auth_required),
-        AuthLevel::Admin => match session(state, headers).await? {
+        AuthLevel::Admin => match session(state, headers, ip).await? {
             Some(s) if s.is_admin() => Ok(Some(s)),
             Some(_) => Err(ApiError::forbidden("an admin session is required")),
             None => Err(ApiError::auth_required()),

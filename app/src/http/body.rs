@@ -65,3 +65,26 @@ pub fn unknown_keys(
         })
         .collect()
 }
+
+/// The string field `name` of `body`; when it is missing or not a string, None and the
+/// problem added to `errors`.
+pub fn required_string(
+    body: &Map<String, Value>,
+    name: &str,
+    errors: &mut Vec<phase1_core::error::FieldError>,
+) -> Option<String> {
+    match body.get(name) {
+        Some(Value::String(s)) => Some(s.clone()),
+        None | Some(Value::Null) => {
+            errors.push(phase1_core::error::FieldError::new(name, "is required"));
+            None
+        }
+        Some(_) => {
+            errors.push(phase1_core::error::FieldError::new(
+                name,
+                "must be a string",
+            ));
+            None
+        }
+    }
+}

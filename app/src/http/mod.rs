@@ -7,11 +7,14 @@
 
 pub mod auth;
 pub mod body;
+pub mod client_ip;
+pub mod limit;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod state;
 
+use crate::limits::RateClass;
 use auth::{authorize, AuthLevel};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -42,6 +45,17 @@ pub struct RouteSpec {
     /// Request body schema name, when it takes one.
     #[serde(skip)]
     pub body: Option<&'static str>,
+    /// The rate-limit class it is counted in.
+    #[serde(rename = "rate_class")]
+    pub class: RateClass,
+}
+
+impl RouteSpec {
+    /// The same route counted in `class`.
+    const fn limited(mut self, class: RateClass) -> RouteSpec {
+        self.class = class;
+        self
+    }
 }
 
 const fn spec(
@@ -61,6 +75,7 @@ const fn spec(
         summary,
         ok,
         body,
+        class: RateClass::Api,
     }
 }
 
@@ -71,7 +86,7 @@ const EXPORT: &[&str] = &["phase1_core", "docs_exports"];
 /// The route table: every route the app serves, with its handler.
 pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     use axum::routing::{delete, get, post};
-    use routes::{internal, permutations, projects, public, results, rules, runs};
+    use routes::{admin, auth, internal, permutations, projects, public, results, rules, runs};
     use AuthLevel::*;
     vec![
         (
@@ -145,6 +160,143 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "This API as OpenAPI 3.1",
             ),
             get(public::openapi),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/auth/login",
+                Public,
+                &[],
+                200,
+                Some("LoginBody"),
+                "Email and password: a 5-minute MFA token",
+            )
+            .limited(RateClass::Auth),
+            post(auth::login),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/auth/mfa",
+                Public,
+                &[],
+                200,
+                Some("MfaBody"),
+                "MFA token and TOTP code: the session (body and cookies)",
+            )
+            .limited(RateClass::Auth),
+            post(auth::mfa),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/auth/refresh",
+                Public,
+                &[],
+                200,
+                None,
+                "Rotate the refresh cookie: a new session",
+            )
+            .limited(RateClass::Auth),
+            post(auth::refresh),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/auth/logout",
+                Session,
+                &[],
+                204,
+                None,
+                "Revoke the session at once",
+            ),
+            post(auth::logout),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/auth/me",
+                Session,
+                &[],
+                200,
+                None,
+                "The caller: email, role, flags",
+            ),
+            get(auth::me),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/auth/password",
+                Session,
+                &[],
+                204,
+                Some("PasswordBody"),
+                "Change the password; other sessions end",
+            )
+            .limited(RateClass::Auth),
+            post(auth::password),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/admin/users",
+                Admin,
+                &[],
+                200,
+                None,
+                "Every user",
+            ),
+            get(admin::list),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/admin/users",
+                Admin,
+                &[],
+                201,
+                Some("NewUserBody"),
+                "Create a user: the TOTP provisioning URI, shown once",
+            )
+            .limited(RateClass::Users),
+            post(admin::create),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/admin/users/{email}/reset-mfa",
+                Admin,
+                &[],
+                200,
+                None,
+                "A new TOTP secret (URI shown once); sessions revoked",
+            ),
+            post(admin::reset_mfa),
+        ),
+        (
+            spec(
+                "DELETE",
+                "/api/admin/users/{email}",
+                Admin,
+                &[],
+                200,
+                None,
+                "Disable a user and revoke their sessions",
+            ),
+            delete(admin::disable),
+        ),
+        (
+            spec(
+                "DELETE",
+                "/api/admin/ip-blocks/{ip}",
+                Ops,
+                &[],
+                200,
+                None,
+                "Lift an IP block",
+            ),
+            delete(admin::unblock),
         ),
         (
             spec(
@@ -251,7 +403,8 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 200,
                 Some("RunBody"),
                 "Run a grid (202 when queued)",
-            ),
+            )
+            .limited(RateClass::Run),
             post(runs::run),
         ),
         (
@@ -406,13 +559,23 @@ pub fn specs() -> Vec<RouteSpec> {
     table().into_iter().map(|(s, _)| s).collect()
 }
 
+static SPECS: std::sync::LazyLock<Vec<RouteSpec>> = std::sync::LazyLock::new(specs);
+
+/// The route that serves `method` on `path`, if any.
+pub fn route_for(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    SPECS
+        .iter()
+        .find(|s| s.method == method && matches_path(s.path, path))
+}
+
 /// The authorization and flag check of one route.
 async fn guard(
     State((state, level, flags)): State<(AppState, AuthLevel, &'static [&'static str])>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let session = match authorize(&state, level, req.headers()).await {
+    let ip = req.extensions().get::<client_ip::ClientIp>().map(|c| c.0);
+    let session = match authorize(&state, level, req.headers(), ip).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
@@ -435,11 +598,23 @@ async fn guard(
         req.extensions_mut()
             .insert(evaluated.options(session.as_ref()));
     }
+    let user = session
+        .as_ref()
+        .map(|s| LoggedUser(crate::logging::user_hash(&s.email)));
     if let Some(s) = session {
         req.extensions_mut().insert(s);
     }
-    next.run(req).await
+    let mut res = next.run(req).await;
+    if let Some(u) = user {
+        res.extensions_mut().insert(u);
+    }
+    res
 }
+
+/// The caller of a request as its log line shows them (a hash), passed from the route's
+/// guard to the envelope on the response.
+#[derive(Debug, Clone)]
+struct LoggedUser(String);
 
 /// Builds the router over `state`.
 pub fn router(state: AppState) -> Router {
@@ -459,12 +634,59 @@ pub fn router(state: AppState) -> Router {
     for (path, handler) in by_path {
         router = router.route(path, handler);
     }
-    router
+    let mut router = router
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limit::rate_limit,
+        ));
+    if let Some(cors) = cors(&state.config.cors_origins) {
+        router = router.layer(cors);
+    }
+    router
         .layer(middleware::from_fn_with_state(state.clone(), envelope))
         .with_state(state)
+}
+
+/// CORS for the origins of `PHASE1_CORS_ORIGINS` only, with credentials; none without them.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let names = |names: &[&'static str]| -> Vec<HeaderName> {
+        names.iter().map(|n| HeaderName::from_static(n)).collect()
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers(names(&[
+                "content-type",
+                "authorization",
+                "if-match",
+                "idempotency-key",
+                "x-request-id",
+            ]))
+            .expose_headers(names(&[
+                "x-request-id",
+                "etag",
+                "location",
+                "retry-after",
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-ratelimit-reset",
+            ]))
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 async fn fallback(req: Request) -> ApiError {
@@ -506,6 +728,9 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
     let id = sane_request_id(req.headers().get("x-request-id"))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let method = req.method().clone();
+    let route = route_for(method.as_str(), req.uri().path()).map_or("unmatched", |r| r.path);
+    let log_method = method.clone();
+    let started = std::time::Instant::now();
     let mut res = REQUEST_ID
         .scope(id.clone(), async move {
             let res = next.run(req).await;
@@ -541,6 +766,17 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
             h.insert(name, v);
         }
     }
+    let user = res.extensions().get::<LoggedUser>().map(|u| u.0.as_str());
+    tracing::info!(
+        target: "phase1::http",
+        request_id = %id,
+        method = %log_method,
+        route,
+        status = res.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        user,
+        "request"
+    );
     res
 }
 

@@ -125,6 +125,48 @@ pub struct ShardRequest {
     end: u64,
 }
 
+/// `{email, password}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LoginBody {
+    /// The account's email (case does not matter).
+    email: String,
+    /// Its password.
+    password: String,
+}
+
+/// `{mfa_token, code}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct MfaBody {
+    /// The token `POST /api/auth/login` returned.
+    mfa_token: String,
+    /// The 6-digit TOTP code.
+    code: String,
+}
+
+/// `{current_password, new_password}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PasswordBody {
+    /// The password now.
+    current_password: String,
+    /// At least 12 characters, at most 1024 bytes, 5 different characters.
+    new_password: String,
+}
+
+/// `{email, role, password}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct NewUserBody {
+    /// The user's email.
+    email: String,
+    /// admin or analyst.
+    role: String,
+    /// Their first password (policy as for a new password).
+    password: String,
+}
+
 /// Any JSON object.
 #[derive(ToSchema)]
 #[schema(value_type = Object)]
@@ -156,6 +198,12 @@ fn errors_of(s: &RouteSpec) -> Vec<(u16, &'static str)> {
             (401, "Authentication required"),
             (403, "Forbidden or feature disabled"),
         ]),
+    }
+    if s.path.starts_with("/api/") {
+        e.push((429, "Rate limited (Retry-After)"));
+        if s.auth == AuthLevel::Public {
+            e.push((403, "Address blocked (IP_BLOCKED)"));
+        }
     }
     if s.path.contains('{') || s.path.ends_with("top20") || s.path.ends_with("constraints") {
         e.push((404, "Not found"));
@@ -232,6 +280,10 @@ pub fn document() -> Value {
         .schema_from::<ConsistencyBody>()
         .schema_from::<RulesValidateBody>()
         .schema_from::<ShardRequest>()
+        .schema_from::<LoginBody>()
+        .schema_from::<MfaBody>()
+        .schema_from::<PasswordBody>()
+        .schema_from::<NewUserBody>()
         .schema_from::<Object>()
         .build();
     let doc = OpenApiBuilder::new()

@@ -1,6 +1,7 @@
 //! The application state shared by every handler: configuration, stores, the clock, the
 //! ruleset, and this instance's identity.
 
+use super::client_ip::ClientIpSource;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{StoreError, Stores};
@@ -29,6 +30,10 @@ pub struct Inner {
     pub wake: tokio::sync::Notify,
     /// Runs work after the response: `tokio::spawn` locally, `wait_until` on Vercel.
     pub spawn: Spawner,
+    /// Where client addresses come from on this deployment.
+    pub client_ip: ClientIpSource,
+    /// Requests let through unlimited because the key-value store was down (this instance).
+    pub rate_limit_fail_open: std::sync::atomic::AtomicU64,
 }
 
 /// Runs a future in the background, outliving the request.
@@ -54,14 +59,25 @@ impl AppState {
     pub async fn new(config: Config, clock: SharedClock) -> Result<AppState, StoreError> {
         let stores = Stores::open(&config.stores, clock.clone()).await?;
         stores.doc.migrate().await?;
+        tokio::task::spawn_blocking(crate::auth::password::warm_up);
         Ok(AppState::with_stores(config, stores, clock))
     }
 
     /// The same state with another background spawner (Vercel's `wait_until`).
     pub fn with_spawner(self, spawn: Spawner) -> AppState {
+        self.map(|inner| inner.spawn = spawn)
+    }
+
+    /// The same state reading client addresses from `source` (see [`super::client_ip`]).
+    pub fn with_client_ip(self, source: ClientIpSource) -> AppState {
+        self.map(|inner| inner.client_ip = source)
+    }
+
+    /// Changes the state before it is shared (a no-op once clones exist).
+    fn map(self, change: impl FnOnce(&mut Inner)) -> AppState {
         match Arc::try_unwrap(self.0) {
             Ok(mut inner) => {
-                inner.spawn = spawn;
+                change(&mut inner);
                 AppState(Arc::new(inner))
             }
             Err(shared) => AppState(shared),
@@ -85,6 +101,8 @@ impl AppState {
             http,
             wake: tokio::sync::Notify::new(),
             spawn: tokio_spawner(),
+            client_ip: ClientIpSource::Socket,
+            rate_limit_fail_open: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 }

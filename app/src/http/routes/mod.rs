@@ -1,6 +1,8 @@
 //! Route handlers, one module per route group. Handlers are thin: parse, authorise (done by
 //! the route's guard), call a service or the engine, render.
 
+pub mod admin;
+pub mod auth;
 pub mod internal;
 pub mod permutations;
 pub mod projects;

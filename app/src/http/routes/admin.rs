@@ -1,0 +1,113 @@
+//! Admin routes: users (an admin session — a person) and IP blocks (ops).
+
+use crate::http::auth::Session;
+use crate::http::body::JsonObject;
+use crate::http::client_ip::ClientIp;
+use crate::http::problem::{ApiError, ApiResult};
+use crate::http::state::AppState;
+use crate::service::audit::{self, Event, Origin};
+use crate::service::users::{self, NewUser};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use phase1_core::error::FieldError;
+use serde_json::{json, Value};
+
+fn origin(route: &str, ip: Option<Extension<ClientIp>>) -> Origin {
+    Origin::http(route, ip.map(|Extension(ClientIp(ip))| ip))
+}
+
+/// The provisioning answer: never cached by anyone.
+fn provisioned(status: StatusCode, p: &users::Provisioned) -> Response {
+    let mut res = (
+        status,
+        Json(json!({
+            "email": p.email,
+            "role": p.role,
+            "provisioning_uri": p.provisioning_uri,
+            "note": "the provisioning URI is shown this once: add it to an authenticator app now",
+        })),
+    )
+        .into_response();
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+/// `GET /api/admin/users`.
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let users = users::list(&state).await?;
+    Ok(Json(json!({"count": users.len(), "users": users})))
+}
+
+/// `POST /api/admin/users`: 201 with the provisioning URI, shown once.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    ip: Option<Extension<ClientIp>>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    let new = NewUser::parse(&body).map_err(ApiError::validation)?;
+    let origin = origin("/api/admin/users", ip);
+    let p = users::create(&state, new, &session.email, &origin).await?;
+    Ok(provisioned(StatusCode::CREATED, &p))
+}
+
+/// `POST /api/admin/users/{email}/reset-mfa`.
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    ip: Option<Extension<ClientIp>>,
+    Path(email): Path<String>,
+) -> ApiResult<Response> {
+    let email = users::path_email(&email)?;
+    let origin = origin("/api/admin/users/{email}/reset-mfa", ip);
+    let p = users::reset_mfa(&state, &email, &session.email, &origin).await?;
+    Ok(provisioned(StatusCode::OK, &p))
+}
+
+/// `DELETE /api/admin/users/{email}`: disables the user, revokes their sessions.
+pub async fn disable(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    ip: Option<Extension<ClientIp>>,
+    Path(email): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let email = users::path_email(&email)?;
+    let origin = origin("/api/admin/users/{email}", ip);
+    let user = users::disable(&state, &email, &session.email, &origin).await?;
+    Ok(Json(json!({"user": user, "sessions_revoked": true})))
+}
+
+/// `DELETE /api/admin/ip-blocks/{ip}`: lifts a block (and forgets the violations); 404 when
+/// the address is not blocked.
+pub async fn unblock(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    client: Option<Extension<ClientIp>>,
+    Path(ip): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let parsed: std::net::IpAddr = ip.trim().parse().map_err(|_| {
+        ApiError::validation(vec![FieldError::new(
+            "ip",
+            "must be an IPv4 or IPv6 address",
+        )])
+    })?;
+    let ip = parsed.to_canonical().to_string();
+    if !state.stores.kv.unblock(&ip).await? {
+        return Err(ApiError::not_found(format!("{ip} is not blocked")));
+    }
+    let origin = origin("/api/admin/ip-blocks/{ip}", client);
+    audit::record(
+        &state,
+        &origin,
+        Event::new("ip.unblock", &session.email)
+            .subject(&ip)
+            .change(json!({"blocked": true}), json!({"blocked": false})),
+    )
+    .await;
+    Ok(Json(json!({"ip": ip, "unblocked": true})))
+}

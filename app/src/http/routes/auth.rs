@@ -1,0 +1,175 @@
+//! Sign-in routes: login, MFA, refresh, logout, me, password. The session is returned both
+//! in the body (`access_token`, for API clients sending `Authorization: Bearer`) and as
+//! cookies: `phase1_access` (15 minutes, path /) and `phase1_refresh` (24 hours, path
+//! /api/auth), both HttpOnly, Secure, SameSite=Strict.
+
+use crate::auth::tokens;
+use crate::http::auth::{cookie, Session};
+use crate::http::body::{required_string, unknown_keys, JsonObject};
+use crate::http::client_ip::ClientIp;
+use crate::http::problem::{ApiError, ApiResult};
+use crate::http::state::AppState;
+use crate::service::audit::Origin;
+use crate::service::flags::{Evaluated, FLAGS};
+use crate::service::sessions::{self, Issued};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde_json::{json, Map, Value};
+
+/// The access cookie's name.
+pub const ACCESS_COOKIE: &str = "phase1_access";
+/// The refresh cookie's name.
+pub const REFRESH_COOKIE: &str = "phase1_refresh";
+
+fn origin(route: &str, ip: Option<Extension<ClientIp>>) -> Origin {
+    Origin::http(route, ip.map(|Extension(ClientIp(ip))| ip))
+}
+
+/// A `Set-Cookie` value for one of the session cookies (an empty value and age 0 clear it).
+fn set_cookie(name: &str, value: &str, path: &str, max_age_s: i64) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; Max-Age={max_age_s}; HttpOnly; Secure; SameSite=Strict"
+    ))
+    .ok()
+}
+
+fn with_cookies(mut res: Response, cookies: [Option<HeaderValue>; 2]) -> Response {
+    for c in cookies.into_iter().flatten() {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn session_cookies(issued: &Issued) -> [Option<HeaderValue>; 2] {
+    [
+        set_cookie(
+            ACCESS_COOKIE,
+            &issued.access_token,
+            "/",
+            tokens::ACCESS_TTL_MS / 1000,
+        ),
+        set_cookie(
+            REFRESH_COOKIE,
+            issued.refresh.expose(),
+            "/api/auth",
+            tokens::REFRESH_TTL_MS / 1000,
+        ),
+    ]
+}
+
+/// The answer of a started or refreshed session: the body and both cookies.
+fn session_response(issued: &Issued) -> Response {
+    let body = json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in(),
+        "role": issued.role(),
+    });
+    with_cookies(Json(body).into_response(), session_cookies(issued))
+}
+
+/// Two required string fields, and nothing else.
+fn two_strings(body: &Map<String, Value>, a: &str, b: &str) -> ApiResult<(String, String)> {
+    let mut errors = unknown_keys(body, &[a, b]);
+    let first = required_string(body, a, &mut errors);
+    let second = required_string(body, b, &mut errors);
+    match (first, second) {
+        (Some(x), Some(y)) if errors.is_empty() => Ok((x, y)),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+/// `POST /api/auth/login`.
+pub async fn login(
+    State(state): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    let (email, password) = two_strings(&body, "email", "password")?;
+    let origin = origin("/api/auth/login", ip);
+    let mfa_token = sessions::login(&state, &email, password, &origin).await?;
+    let body = json!({
+        "mfa_required": true,
+        "mfa_token": mfa_token,
+        "expires_in": tokens::MFA_TTL_MS / 1000,
+    });
+    Ok(with_cookies(Json(body).into_response(), [None, None]))
+}
+
+/// `POST /api/auth/mfa`.
+pub async fn mfa(
+    State(state): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    let (token, code) = two_strings(&body, "mfa_token", "code")?;
+    let origin = origin("/api/auth/mfa", ip);
+    let issued = sessions::mfa(&state, &token, &code, &origin).await?;
+    Ok(session_response(&issued))
+}
+
+/// `POST /api/auth/refresh`: the refresh cookie rotates.
+pub async fn refresh(
+    State(state): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let origin = origin("/api/auth/refresh", ip);
+    let issued = sessions::refresh(&state, cookie(&headers, REFRESH_COOKIE), &origin).await?;
+    Ok(session_response(&issued))
+}
+
+/// `POST /api/auth/logout`: 204, the session revoked and its cookies cleared.
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    sessions::logout(&state, &session, cookie(&headers, REFRESH_COOKIE)).await?;
+    Ok(with_cookies(
+        StatusCode::NO_CONTENT.into_response(),
+        [
+            set_cookie(ACCESS_COOKIE, "", "/", 0),
+            set_cookie(REFRESH_COOKIE, "", "/api/auth", 0),
+        ],
+    ))
+}
+
+/// `GET /api/auth/me`: the caller and the flags as they evaluate for them.
+pub async fn me(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> ApiResult<Json<Value>> {
+    let flags = Evaluated::load(state.stores.doc.as_ref()).await?;
+    let on: Map<String, Value> = FLAGS
+        .iter()
+        .map(|f| (f.to_string(), json!(flags.on(f, Some(&session)))))
+        .collect();
+    Ok(Json(json!({
+        "email": session.email,
+        "role": session.role,
+        "via": session.via,
+        "expires_at": session.access.as_ref().map(|c| crate::service::runs::rfc3339(c.exp_ms())),
+        "flags": on,
+    })))
+}
+
+/// `POST /api/auth/password`: 204 with a new session's cookies; every other session ends.
+pub async fn password(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    ip: Option<Extension<ClientIp>>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    let (current, new) = two_strings(&body, "current_password", "new_password")?;
+    let origin = origin("/api/auth/password", ip);
+    let issued = sessions::change_password(&state, &session, current, &new, &origin).await?;
+    Ok(with_cookies(
+        StatusCode::NO_CONTENT.into_response(),
+        session_cookies(&issued),
+    ))
+}

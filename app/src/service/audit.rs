@@ -1,0 +1,137 @@
+//! Security and administrative events: each is one audit row in the document store and one
+//! JSON log line (target `phase1::security`). The log line names the user only by
+//! [`crate::logging::user_hash`]; neither carries a password, token, code or secret.
+//!
+//! Recording never fails the request it belongs to: a store error is logged instead.
+
+use crate::http::problem::current_request_id;
+use crate::http::state::AppState;
+use crate::logging::user_hash;
+use crate::store::model::AuditRow;
+use serde_json::{json, Value};
+use std::net::IpAddr;
+
+/// Where a request came from: its route and client address (none for the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The route pattern, or `cli`.
+    pub route: String,
+    /// The client's address.
+    pub ip: Option<IpAddr>,
+}
+
+impl Origin {
+    /// A request to `route` from `ip`.
+    pub fn http(route: &str, ip: Option<IpAddr>) -> Origin {
+        Origin {
+            route: route.to_string(),
+            ip,
+        }
+    }
+
+    /// The `phase1` command line.
+    pub fn cli() -> Origin {
+        Origin {
+            route: "cli".into(),
+            ip: None,
+        }
+    }
+}
+
+/// One event.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    /// What happened: `login.success`, `login.failure`, `mfa.failure`, `refresh.reuse`,
+    /// `ip.block`, `ip.unblock`, `user.create`, `user.disable`, `user.reset_mfa`,
+    /// `user.password`, `keys.rotate`.
+    pub action: &'static str,
+    /// Who did it (an email, `ops`, `cli`, `anonymous`).
+    pub actor: &'a str,
+    /// Whom or what it concerns (an email, an IP), when not the actor.
+    pub subject: Option<&'a str>,
+    /// State before, when something changed.
+    pub old: Value,
+    /// State after, or the event's details.
+    pub new: Value,
+}
+
+impl<'a> Event<'a> {
+    /// An event with no state change.
+    pub fn new(action: &'static str, actor: &'a str) -> Event<'a> {
+        Event {
+            action,
+            actor,
+            subject: None,
+            old: Value::Null,
+            new: Value::Null,
+        }
+    }
+
+    /// Names whom it concerns.
+    pub fn subject(mut self, subject: &'a str) -> Event<'a> {
+        self.subject = Some(subject);
+        self
+    }
+
+    /// Adds the state before and after.
+    pub fn change(mut self, old: Value, new: Value) -> Event<'a> {
+        self.old = old;
+        self.new = new;
+        self
+    }
+}
+
+/// Writes the audit row and the log line.
+pub async fn record(state: &AppState, origin: &Origin, event: Event<'_>) {
+    let request_id = current_request_id();
+    let ip = origin.ip.map(|i| i.to_string());
+    let mut new = event.new.clone();
+    if let Value::Object(m) = &mut new {
+        if let Some(ip) = &ip {
+            m.insert("ip".into(), json!(ip));
+        }
+        if let Some(s) = event.subject {
+            m.insert("subject".into(), json!(s));
+        }
+    } else if new.is_null() {
+        new = json!({"ip": ip, "subject": event.subject});
+    }
+    let row = AuditRow {
+        audit_id: uuid::Uuid::new_v4().to_string(),
+        actor: event.actor.to_string(),
+        when: state.clock.now_ms(),
+        action: event.action.to_string(),
+        route: origin.route.clone(),
+        request_id: request_id.clone(),
+        old: event.old,
+        new,
+        version_before: None,
+        version_after: None,
+    };
+    let written = state.stores.doc.append_audit(&row).await;
+    let subject_hash = event
+        .subject
+        .filter(|s| s.contains('@'))
+        .map(user_hash)
+        .or_else(|| event.subject.map(str::to_string));
+    tracing::info!(
+        target: "phase1::security",
+        event = event.action,
+        user = %user_hash(event.actor),
+        subject = subject_hash.as_deref(),
+        ip = ip.as_deref(),
+        route = %origin.route,
+        request_id = %request_id,
+        audit_id = %row.audit_id,
+        "security event"
+    );
+    if let Err(e) = written {
+        tracing::error!(
+            target: "phase1::security",
+            event = event.action,
+            request_id = %request_id,
+            error = %e,
+            "audit row not written"
+        );
+    }
+}

@@ -1,0 +1,437 @@
+//! Sign-in: password → MFA token → TOTP code → session (access token + refresh family);
+//! refresh rotation with reuse detection; logout; password change.
+//!
+//! - `login` answers one 401 for an unknown email, a disabled user and a wrong password, and
+//!   spends the same argon2 work on each.
+//! - `mfa` accepts a code of the current step or one either side, each step's code once per
+//!   user; every attempt on an MFA token is counted, and after 5 wrong codes the token is
+//!   void. A correct code ends the MFA token.
+//! - `refresh` rotates the family's token; presenting an older one revokes the family and
+//!   every access token issued in it.
+//! - Access tokens are refused once their id, their family (`sid`), or every session of their
+//!   user (a cut-off time) is revoked.
+
+use super::audit::{self, Event, Origin};
+use super::users::{self, not_configured, REVOCATION_TTL};
+use crate::auth::email::Email;
+use crate::auth::password::{self, NewPassword};
+use crate::auth::tokens::{self, AccessClaims, RefreshToken, TokenError};
+use crate::auth::totp::{Totp, STEP_S};
+use crate::http::auth::Session;
+use crate::http::problem::ApiError;
+use crate::http::state::AppState;
+use crate::store::model::{Role, Rotation, UserRecord};
+use axum::http::StatusCode;
+use phase1_core::error::FieldError;
+use serde_json::json;
+use std::time::Duration;
+
+/// Wrong codes an MFA token survives.
+pub const MAX_MFA_ATTEMPTS: u64 = 5;
+
+/// A new session: the access token, its claims, and the refresh token.
+#[derive(Debug)]
+pub struct Issued {
+    /// The signed access token.
+    pub access_token: String,
+    /// Its claims.
+    pub claims: AccessClaims,
+    /// The refresh token (for the cookie).
+    pub refresh: RefreshToken,
+}
+
+impl Issued {
+    /// Seconds the access token lives.
+    pub fn expires_in(&self) -> i64 {
+        tokens::ACCESS_TTL_MS / 1000
+    }
+
+    /// The session's role.
+    pub fn role(&self) -> Role {
+        self.claims.role
+    }
+}
+
+fn secret(state: &AppState) -> Result<&[u8], ApiError> {
+    state
+        .config
+        .secret_key
+        .as_ref()
+        .map(|k| k.0.as_slice())
+        .ok_or_else(|| not_configured("SECRET_KEY is not set: sessions cannot be signed"))
+}
+
+fn unauthorized(code: &'static str, detail: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        code,
+        "Authentication failed",
+        detail,
+    )
+}
+
+/// 401 INVALID_CREDENTIALS: one answer for every login failure.
+fn bad_credentials() -> ApiError {
+    unauthorized("INVALID_CREDENTIALS", "the email or the password is wrong")
+}
+
+/// 401 MFA_TOKEN_INVALID.
+fn bad_mfa_token() -> ApiError {
+    unauthorized(
+        "MFA_TOKEN_INVALID",
+        "the MFA token is invalid, expired, used or void after 5 wrong codes: sign in again",
+    )
+}
+
+/// 401 AUTH_REQUIRED for a refresh that cannot go on.
+fn sign_in_again() -> ApiError {
+    unauthorized("AUTH_REQUIRED", "the session has ended: sign in again")
+}
+
+/// Verifies a password on a blocking thread; for no user, spends the same work and fails.
+async fn password_matches(password: String, hash: Option<String>) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || match hash {
+        Some(h) => password::verify(&password, &h),
+        None => password::verify_decoy(&password),
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// `POST /api/auth/login`: a correct password gives a 5-minute MFA token bound to the user.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: String,
+    origin: &Origin,
+) -> Result<String, ApiError> {
+    let key = secret(state)?;
+    let email = Email::parse(email).ok();
+    let user = match &email {
+        Some(e) => state.stores.doc.get_user(e.as_str()).await?,
+        None => None,
+    };
+    let usable = user.as_ref().filter(|u| !u.disabled);
+    let ok = password_matches(password, usable.map(|u| u.password_hash.clone())).await?;
+    let actor = email.as_ref().map_or("anonymous", Email::as_str);
+    match usable {
+        Some(u) if ok => {
+            let (token, _) = tokens::issue_mfa(key, &u.email, state.clock.now_ms());
+            Ok(token)
+        }
+        _ => {
+            let reason = match (&user, ok) {
+                (None, _) => "unknown user",
+                (Some(u), _) if u.disabled => "disabled user",
+                _ => "wrong password",
+            };
+            audit::record(
+                state,
+                origin,
+                Event::new("login.failure", actor)
+                    .change(serde_json::Value::Null, json!({"reason": reason})),
+            )
+            .await;
+            Err(bad_credentials())
+        }
+    }
+}
+
+/// `POST /api/auth/mfa`: a correct, unused code for the MFA token's user starts a session.
+pub async fn mfa(
+    state: &AppState,
+    mfa_token: &str,
+    code: &str,
+    origin: &Origin,
+) -> Result<Issued, ApiError> {
+    let key = secret(state)?;
+    let keys = users::keyring(state)?;
+    let now = state.clock.now_ms();
+    let claims = tokens::verify_mfa(key, mfa_token, now).map_err(|_| bad_mfa_token())?;
+    let ttl = Duration::from_millis(tokens::MFA_TTL_MS as u64);
+    let attempts = state
+        .stores
+        .kv
+        .count_attempt("mfa", &claims.jti, ttl)
+        .await?;
+    if attempts > MAX_MFA_ATTEMPTS {
+        return Err(bad_mfa_token());
+    }
+    let user = match state.stores.doc.get_user(&claims.sub).await? {
+        Some(u) if !u.disabled => u,
+        _ => return Err(bad_mfa_token()),
+    };
+    let opened = keys
+        .open(&user.totp_secret, user.email.as_bytes())
+        .map_err(|e| {
+            tracing::error!(target: "phase1::security", error = %e, "a TOTP secret does not open");
+            ApiError::internal("the TOTP secret cannot be opened with the configured keys")
+        })?;
+    if opened.stale {
+        if let Err(e) = users::reseal(state, keys, &user.email).await {
+            tracing::warn!(target: "phase1::security", error = %e.detail, "re-sealing a TOTP secret failed");
+        }
+    }
+    let totp = Totp::for_user(opened.plaintext, &user.email).map_err(ApiError::internal)?;
+    let now_s = u64::try_from(now.div_euclid(1000)).unwrap_or(0);
+    let accepted = match totp.matching_step(code, now_s) {
+        // A step's code stays acceptable until two steps after it: keep its mark as long.
+        Some(step) => {
+            let mark_ttl = Duration::from_secs(3 * STEP_S + 30);
+            let id = format!("{}:{step}", user.email);
+            state.stores.kv.use_once("totp", &id, mark_ttl).await?
+        }
+        None => false,
+    };
+    if !accepted {
+        let void = attempts >= MAX_MFA_ATTEMPTS;
+        audit::record(
+            state,
+            origin,
+            Event::new("mfa.failure", &user.email).change(
+                serde_json::Value::Null,
+                json!({"attempt": attempts, "mfa_token_void": void}),
+            ),
+        )
+        .await;
+        let detail = if void {
+            "the code is wrong or already used; the MFA token is now void: sign in again"
+        } else {
+            "the code is wrong or already used"
+        };
+        return Err(unauthorized("INVALID_MFA_CODE", detail).field("code", detail));
+    }
+    if !state
+        .stores
+        .kv
+        .use_once("mfa-token", &claims.jti, ttl)
+        .await?
+    {
+        return Err(bad_mfa_token());
+    }
+    let issued = start_session(state, key, &user).await?;
+    let last_login = now;
+    if let Err(e) = users::modify(state, &user.email, |u| {
+        u.last_login_at = Some(last_login);
+        Ok(())
+    })
+    .await
+    {
+        tracing::warn!(error = %e.detail, "last_login_at not recorded");
+    }
+    audit::record(
+        state,
+        origin,
+        Event::new("login.success", &user.email)
+            .change(serde_json::Value::Null, json!({"role": user.role})),
+    )
+    .await;
+    Ok(issued)
+}
+
+/// A new refresh family and an access token in it.
+async fn start_session(
+    state: &AppState,
+    key: &[u8],
+    user: &UserRecord,
+) -> Result<Issued, ApiError> {
+    let refresh = RefreshToken::new_family();
+    let ttl = Duration::from_millis(tokens::REFRESH_TTL_MS as u64);
+    state
+        .stores
+        .kv
+        .create_refresh_family(refresh.family(), &user.email, &refresh.hash(), ttl)
+        .await?;
+    let claims = tokens::issue_access(
+        &user.email,
+        user.role,
+        refresh.family(),
+        state.clock.now_ms(),
+    );
+    Ok(Issued {
+        access_token: tokens::encode_access(key, &claims),
+        claims,
+        refresh,
+    })
+}
+
+/// The revocation id of a whole family's access tokens.
+fn family_mark(sid: &str) -> String {
+    format!("sid:{sid}")
+}
+
+/// Revokes a family: its refresh token and every access token issued in it.
+async fn revoke_family(state: &AppState, sid: &str) -> Result<(), ApiError> {
+    state.stores.kv.revoke_family(sid).await?;
+    let ttl = Duration::from_millis(tokens::ACCESS_TTL_MS as u64);
+    state.stores.kv.revoke_token(&family_mark(sid), ttl).await?;
+    Ok(())
+}
+
+/// `POST /api/auth/refresh`: rotates the refresh token and issues a new access token.
+pub async fn refresh(
+    state: &AppState,
+    presented: Option<&str>,
+    origin: &Origin,
+) -> Result<Issued, ApiError> {
+    let key = secret(state)?;
+    let presented = presented
+        .and_then(RefreshToken::parse)
+        .ok_or_else(sign_in_again)?;
+    let family = presented.family().to_string();
+    let next = RefreshToken::next_in(&family);
+    let ttl = Duration::from_millis(tokens::REFRESH_TTL_MS as u64);
+    let rotation = state
+        .stores
+        .kv
+        .rotate_refresh(&family, &presented.hash(), &next.hash(), ttl)
+        .await?;
+    match rotation {
+        Rotation::Rotated { user } => {
+            let record = match state.stores.doc.get_user(&user).await? {
+                Some(u) if !u.disabled => u,
+                _ => {
+                    revoke_family(state, &family).await?;
+                    return Err(sign_in_again());
+                }
+            };
+            let claims =
+                tokens::issue_access(&record.email, record.role, &family, state.clock.now_ms());
+            Ok(Issued {
+                access_token: tokens::encode_access(key, &claims),
+                claims,
+                refresh: next,
+            })
+        }
+        Rotation::Reused { user } => {
+            revoke_family(state, &family).await?;
+            audit::record(
+                state,
+                origin,
+                Event::new("refresh.reuse", &user)
+                    .change(serde_json::Value::Null, json!({"family_revoked": true})),
+            )
+            .await;
+            Err(sign_in_again())
+        }
+        Rotation::Unknown => Err(sign_in_again()),
+    }
+}
+
+/// `POST /api/auth/logout`: revokes the access token, its family, and the family of the
+/// refresh cookie if it is another.
+pub async fn logout(
+    state: &AppState,
+    session: &Session,
+    refresh_cookie: Option<&str>,
+) -> Result<(), ApiError> {
+    if let Some(c) = &session.access {
+        let ttl = Duration::from_millis(
+            u64::try_from(c.exp_ms() - state.clock.now_ms()).unwrap_or(0) + 1000,
+        );
+        state.stores.kv.revoke_token(&c.jti, ttl).await?;
+        revoke_family(state, &c.sid).await?;
+    }
+    if let Some(r) = refresh_cookie.and_then(RefreshToken::parse) {
+        if session.access.as_ref().is_none_or(|c| c.sid != r.family()) {
+            revoke_family(state, r.family()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether an access token verified by signature and time is still live: its id, its
+/// family and its user's sessions not revoked.
+pub async fn is_live(state: &AppState, claims: &AccessClaims) -> Result<bool, ApiError> {
+    let kv = &state.stores.kv;
+    if kv.is_token_revoked(&claims.jti).await?
+        || kv.is_token_revoked(&family_mark(&claims.sid)).await?
+    {
+        return Ok(false);
+    }
+    Ok(match kv.sessions_revoked_at(&claims.sub).await? {
+        Some(cutoff) => claims.iat_ms >= cutoff,
+        None => true,
+    })
+}
+
+/// Verifies an access token: signature, times, MFA, revocation. An MFA token presented as
+/// an access token is answered 401 MFA_REQUIRED.
+pub async fn verify(state: &AppState, token: &str) -> Result<AccessClaims, ApiError> {
+    let key = state
+        .config
+        .secret_key
+        .as_ref()
+        .map(|k| k.0.as_slice())
+        .ok_or_else(ApiError::auth_required)?;
+    let now = state.clock.now_ms();
+    let claims = match tokens::verify_access(key, token, now) {
+        Ok(c) => c,
+        Err(TokenError::Invalid(_)) if tokens::verify_mfa(key, token, now).is_ok() => {
+            return Err(unauthorized(
+                "MFA_REQUIRED",
+                "complete sign-in with POST /api/auth/mfa first",
+            ))
+        }
+        Err(_) => return Err(ApiError::auth_required()),
+    };
+    if !is_live(state, &claims).await? {
+        return Err(ApiError::auth_required());
+    }
+    Ok(claims)
+}
+
+/// `POST /api/auth/password`: checks the current password, stores the new one, revokes
+/// every session of the user and starts a new one for the caller.
+pub async fn change_password(
+    state: &AppState,
+    session: &Session,
+    current: String,
+    new: &str,
+    origin: &Origin,
+) -> Result<Issued, ApiError> {
+    let key = secret(state)?;
+    let new = NewPassword::parse(new)
+        .map_err(|m| ApiError::validation(vec![FieldError::new("new_password", m)]))?;
+    let Some(user) = state.stores.doc.get_user(&session.email).await? else {
+        return Err(ApiError::not_found(format!(
+            "{} is not a user account (the ops token signs in no one)",
+            session.email
+        )));
+    };
+    if !password_matches(current, Some(user.password_hash.clone())).await? {
+        audit::record(
+            state,
+            origin,
+            Event::new("user.password", &user.email).change(
+                serde_json::Value::Null,
+                json!({"changed": false, "reason": "wrong current password"}),
+            ),
+        )
+        .await;
+        return Err(bad_credentials().field("current_password", "is wrong"));
+    }
+    let hash = users::hash_password(new).await?;
+    let (_, after) = users::modify(state, &user.email, |u| {
+        u.password_hash = hash.clone();
+        Ok(())
+    })
+    .await?;
+    let now = state.clock.now_ms();
+    state
+        .stores
+        .kv
+        .revoke_user_sessions(&user.email, now, REVOCATION_TTL)
+        .await?;
+    let issued = start_session(state, key, &after).await?;
+    audit::record(
+        state,
+        origin,
+        Event::new("user.password", &user.email).change(
+            serde_json::Value::Null,
+            json!({"changed": true, "sessions_revoked": true}),
+        ),
+    )
+    .await;
+    Ok(issued)
+}
