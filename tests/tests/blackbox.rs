@@ -54,9 +54,26 @@ on_both_backends!(
     worker_killed_and_run_reclaimed,
     worker_gives_up_after_three_attempts,
     fixtures_match_cli,
+    sign_in_flow,
+    mfa_codes_are_single_use,
+    roles_and_user_admin,
+    password_change,
+    rate_limits_exact_under_concurrency,
+    blocks_engage_on_the_third_violation,
+    ops_allowlist_and_cors,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_503_when_redis_stops() {
     suite::readyz_503_when_redis_stops().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_fails_closed_when_redis_stops() {
+    suite::auth_fails_closed_when_redis_stops().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prod_mode() {
+    suite::prod_mode().await;
 }

@@ -5,7 +5,8 @@
 //!   spends the same argon2 work on each.
 //! - `mfa` accepts a code of the current step or one either side, each step's code once per
 //!   user; every attempt on an MFA token is counted, and after 5 wrong codes the token is
-//!   void. A correct code ends the MFA token.
+//!   void. A code of the window ends the MFA token: it starts the session, or, when that
+//!   step's code was already used (a replay), voids the token.
 //! - `refresh` rotates the family's token; presenting an older one revokes the family and
 //!   every access token issued in it.
 //! - Access tokens are refused once their id, their family (`sid`), or every session of their
@@ -172,18 +173,16 @@ pub async fn mfa(
             tracing::warn!(target: "phase1::security", error = %e.detail, "re-sealing a TOTP secret failed");
         }
     }
+    // Marks are per seed as well as per user: after an MFA reset the new seed's codes are
+    // fresh even within the old seed's window.
+    let seed_id = hex::encode(
+        &<sha2::Sha256 as sha2::Digest>::digest(
+            [b"phase1-seed:".as_slice(), &opened.plaintext].concat(),
+        )[..8],
+    );
     let totp = Totp::for_user(opened.plaintext, &user.email).map_err(ApiError::internal)?;
     let now_s = u64::try_from(now.div_euclid(1000)).unwrap_or(0);
-    let accepted = match totp.matching_step(code, now_s) {
-        // A step's code stays acceptable until two steps after it: keep its mark as long.
-        Some(step) => {
-            let mark_ttl = Duration::from_secs(3 * STEP_S + 30);
-            let id = format!("{}:{step}", user.email);
-            state.stores.kv.use_once("totp", &id, mark_ttl).await?
-        }
-        None => false,
-    };
-    if !accepted {
+    let Some(step) = totp.matching_step(code, now_s) else {
         let void = attempts >= MAX_MFA_ATTEMPTS;
         audit::record(
             state,
@@ -195,12 +194,14 @@ pub async fn mfa(
         )
         .await;
         let detail = if void {
-            "the code is wrong or already used; the MFA token is now void: sign in again"
+            "the code is wrong; the MFA token is now void: sign in again"
         } else {
-            "the code is wrong or already used"
+            "the code is wrong"
         };
         return Err(unauthorized("INVALID_MFA_CODE", detail).field("code", detail));
-    }
+    };
+    // The MFA token ends here, before the code's step is marked: a used token consumes no
+    // code, and a replayed code voids the token it was tried with.
     if !state
         .stores
         .kv
@@ -208,6 +209,22 @@ pub async fn mfa(
         .await?
     {
         return Err(bad_mfa_token());
+    }
+    // A step's code stays acceptable until two steps after it: its mark lives as long.
+    let mark_ttl = Duration::from_secs(3 * STEP_S + 30);
+    let mark = format!("{}:{seed_id}:{step}", user.email);
+    if !state.stores.kv.use_once("totp", &mark, mark_ttl).await? {
+        audit::record(
+            state,
+            origin,
+            Event::new("mfa.failure", &user.email).change(
+                serde_json::Value::Null,
+                json!({"attempt": attempts, "replayed_code": true, "mfa_token_void": true}),
+            ),
+        )
+        .await;
+        let detail = "the code was already used; the MFA token is now void: sign in again";
+        return Err(unauthorized("INVALID_MFA_CODE", detail).field("code", detail));
     }
     let issued = start_session(state, key, &user).await?;
     let last_login = now;

@@ -37,6 +37,7 @@ pub struct Api {
     http: reqwest::Client,
     base: String,
     auth: Auth,
+    env: &'static str,
 }
 
 /// One answer, read in full.
@@ -55,15 +56,28 @@ pub struct Reply {
 impl Api {
     /// A client for the server at `base` (`http://127.0.0.1:PORT`).
     pub fn new(base: &str, auth: Auth) -> Api {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .no_proxy()
-            .build()
-            .expect("an HTTP client");
         Api {
-            http,
+            http: client(None),
             base: base.to_string(),
             auth,
+            env: "dev",
+        }
+    }
+
+    /// The same caller, connecting from the loopback address `ip` (any of 127.0.0.0/8), so
+    /// the server sees another client address.
+    pub fn from_address(&self, ip: std::net::IpAddr) -> Api {
+        Api {
+            http: client(Some(ip)),
+            ..self.clone()
+        }
+    }
+
+    /// The same caller, expecting `X-Env: env` on every answer.
+    pub fn expecting_env(&self, env: &'static str) -> Api {
+        Api {
+            env,
+            ..self.clone()
         }
     }
 
@@ -114,9 +128,18 @@ impl Api {
             text,
             json,
         };
-        reply.check_envelope(&path);
+        reply.check_envelope(&path, self.env);
         reply
     }
+}
+
+fn client(local: Option<std::net::IpAddr>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .no_proxy()
+        .local_address(local)
+        .build()
+        .expect("an HTTP client")
 }
 
 impl Reply {
@@ -132,14 +155,14 @@ impl Reply {
 
     /// The headers every response carries, and the problem shape of every error (but the
     /// readiness document, whose 503 reports the components instead).
-    fn check_envelope(&self, path: &str) {
+    fn check_envelope(&self, path: &str, env: &str) {
         let what = format!("HTTP {} answer {}", self.status, self.snippet());
         assert!(!self.request_id().is_empty(), "{what}: no X-Request-ID");
         for (name, want) in [
             ("x-commit-sha", COMMIT_SHA),
             ("x-build-id", BUILD_ID),
             ("x-ruleset-version", RULESET_VERSION),
-            ("x-env", "dev"),
+            ("x-env", env),
         ] {
             assert_eq!(self.header(name), Some(want), "{what}: header {name}");
         }
@@ -174,6 +197,19 @@ impl Reply {
             "{what}: request_id differs from X-Request-ID"
         );
         assert!(p["errors"].is_array(), "{what}: errors is not a list");
+    }
+
+    /// The value of the `Set-Cookie` named `name`, with its attributes.
+    pub fn set_cookie(&self, name: &str) -> Option<(String, String)> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| {
+                let (pair, attributes) = c.split_once(';').unwrap_or((c, ""));
+                let value = pair.strip_prefix(name)?.strip_prefix('=')?;
+                Some((value.to_string(), attributes.trim().to_string()))
+            })
     }
 
     /// The start of the body, for messages.

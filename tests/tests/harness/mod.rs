@@ -7,6 +7,7 @@ pub mod client;
 pub mod compare;
 pub mod redis_server;
 pub mod server;
+pub mod signin;
 pub mod store;
 pub mod token;
 pub mod upstream;
@@ -20,6 +21,8 @@ pub use store::{Backend, Store};
 pub const ADMIN_TOKEN: &str = "blackbox-admin-token";
 /// The access-token signing key of every test server (`SECRET_KEY`, 40 bytes).
 pub const SECRET_KEY: &str = "blackbox-secret-key-0123456789abcdefghij";
+/// The TOTP sealing key of every test server (`PHASE1_ENCRYPTION_KEY`, 64 hex characters).
+pub const ENCRYPTION_KEY: &str = "6d1f0c2b9a8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a392817060504";
 /// The shard-call HMAC key (`PHASE1_INTERNAL_KEY`) of the fan-out tests.
 pub const INTERNAL_KEY: &str = "blackbox-internal-key";
 /// `COMMIT_SHA` of every test server, expected in `X-Commit-SHA`.

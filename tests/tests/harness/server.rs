@@ -3,7 +3,7 @@
 
 use super::cli::phase1_bin;
 use super::store::Store;
-use super::{ADMIN_TOKEN, BUILD_ID, COMMIT_SHA, SECRET_KEY};
+use super::{ADMIN_TOKEN, BUILD_ID, COMMIT_SHA, ENCRYPTION_KEY, SECRET_KEY};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -14,8 +14,8 @@ use std::time::Duration;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// The line `phase1 serve` prints on stderr when it accepts connections.
 const READY_PREFIX: &str = "phase1 listening on http://";
-/// Stderr lines kept for failure messages.
-const LOG_LINES: usize = 200;
+/// Stderr lines kept (for failure messages, and for the tests that read the whole log).
+const LOG_LINES: usize = 200_000;
 
 /// A running `phase1 serve`.
 pub struct Server {
@@ -90,6 +90,41 @@ impl Server {
         server
     }
 
+    /// Runs `phase1 serve` over `store` with `overrides` and expects it to refuse to start:
+    /// returns its exit code and stderr.
+    pub fn refuses(store: &Store, overrides: &[(&str, &str)]) -> (Option<i32>, String) {
+        let mut cmd = Command::new(phase1_bin());
+        cmd.args(["serve", "--host", "127.0.0.1", "--port", "0"])
+            .env_clear()
+            .envs(base_env())
+            .envs(store.vars().iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(store.dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in overrides {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        let mut child = cmd.spawn().expect("phase1 serve starts");
+        let deadline = std::time::Instant::now() + START_TIMEOUT;
+        while child.try_wait().ok().flatten().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("phase1 serve did not refuse to start within {START_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let output = child.wait_with_output().expect("its output");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would, and reaps it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -116,6 +151,7 @@ fn base_env() -> Vec<(&'static str, &'static str)> {
         ("APP_ENV", "dev"),
         ("PHASE1_ADMIN_TOKEN", ADMIN_TOKEN),
         ("SECRET_KEY", SECRET_KEY),
+        ("PHASE1_ENCRYPTION_KEY", ENCRYPTION_KEY),
         ("COMMIT_SHA", COMMIT_SHA),
         ("BUILD_ID", BUILD_ID),
         ("PHASE1_STORE_CONNECT_TIMEOUT_MS", "2000"),

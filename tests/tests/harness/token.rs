@@ -1,5 +1,6 @@
 //! Access tokens as the app's sign-in would issue them: HS256 under `SECRET_KEY`, with
-//! `sub`, `role`, `jti`, `exp`, `iat` (seconds) and `mfa: true`.
+//! `sub`, `role`, `jti`, `sid` (the session), `exp`, `iat` (seconds), `iat_ms` and
+//! `mfa: true`. Minted here for tests that need a caller but not the sign-in itself.
 
 use super::SECRET_KEY;
 use serde_json::{json, Value};
@@ -16,14 +17,14 @@ pub fn now_secs() -> i64 {
 /// The claims of a valid 15-minute access token for `email` with `role`.
 pub fn claims(email: &str, role: &str) -> Value {
     let now = now_secs();
-    // `iat` one second back: the app refuses tokens issued at or before a session cut-off,
-    // which a token minted in the very second of a cut-off would otherwise hit.
     json!({
         "sub": email,
         "role": role,
         "jti": uuid::Uuid::new_v4().to_string(),
+        "sid": uuid::Uuid::new_v4().simple().to_string(),
         "exp": now + 900,
-        "iat": now - 1,
+        "iat": now,
+        "iat_ms": now * 1000,
         "mfa": true,
     })
 }

@@ -1,17 +1,21 @@
 //! The test cases. Each takes the backend it runs on; `blackbox.rs` generates one test per
 //! case and backend.
 
+pub mod auth;
 pub mod errors;
 pub mod fanout;
 pub mod fixtures;
+pub mod limits;
 pub mod ready;
 pub mod routes;
 pub mod runs;
 pub mod worker;
 
+pub use auth::*;
 pub use errors::*;
 pub use fanout::*;
 pub use fixtures::*;
+pub use limits::*;
 pub use ready::*;
 pub use routes::*;
 pub use runs::*;
@@ -23,7 +27,7 @@ use serde_json::Value;
 /// A server and an admin (dev-bridge) client for it.
 pub struct Env {
     /// The server; killed when the env drops.
-    _server: Server,
+    server: Server,
     /// A client sending `X-Admin-Token`.
     pub admin: Api,
 }
@@ -37,10 +41,12 @@ impl Env {
     /// The env of an already started server.
     pub fn over(server: Server) -> Env {
         let admin = Api::new(&server.base, Auth::Admin);
-        Env {
-            _server: server,
-            admin,
-        }
+        Env { server, admin }
+    }
+
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        self.server.log()
     }
 
     /// A client for this server as `auth`.

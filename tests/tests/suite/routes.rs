@@ -6,13 +6,24 @@ use crate::harness::{cli, compare, Auth, Backend, BUILD_ID, COMMIT_SHA, RULESET_
 use serde_json::{json, Value};
 
 /// The route table of api.md as the app serves it: method, path, auth level, flags.
-const ROUTES: [(&str, &str, &str, &[&str]); 27] = [
+const ROUTES: [(&str, &str, &str, &[&str]); 38] = [
     ("GET", "/healthz", "public", &[]),
     ("GET", "/readyz", "public", &[]),
     ("GET", "/api/phase1/health", "public", &[]),
     ("GET", "/api/phase1/version", "public", &[]),
     ("GET", "/api/phase1/route-list", "public", &[]),
     ("GET", "/api/phase1/openapi.json", "public", &[]),
+    ("POST", "/api/auth/login", "public", &[]),
+    ("POST", "/api/auth/mfa", "public", &[]),
+    ("POST", "/api/auth/refresh", "public", &[]),
+    ("POST", "/api/auth/logout", "session", &[]),
+    ("GET", "/api/auth/me", "session", &[]),
+    ("POST", "/api/auth/password", "session", &[]),
+    ("GET", "/api/admin/users", "admin", &[]),
+    ("POST", "/api/admin/users", "admin", &[]),
+    ("POST", "/api/admin/users/{email}/reset-mfa", "admin", &[]),
+    ("DELETE", "/api/admin/users/{email}", "admin", &[]),
+    ("DELETE", "/api/admin/ip-blocks/{ip}", "ops", &[]),
     (
         "POST",
         "/api/phase1/projects/validate",
