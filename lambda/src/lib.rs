@@ -69,7 +69,7 @@ pub fn with_source_ip(mut req: lambda_http::Request) -> lambda_http::Request {
             .source_ip
             .as_deref()
             .and_then(|s| s.parse::<std::net::IpAddr>().ok()),
-        None => None,
+        _ => None,
     };
     if let Some(ip) = ip {
         req.extensions_mut().insert(ClientIp(ip));

@@ -66,7 +66,7 @@ impl Api {
 
     /// The same caller, connecting from the loopback address `ip` (any of 127.0.0.0/8), so
     /// the server sees another client address.
-    pub fn from_address(&self, ip: std::net::IpAddr) -> Api {
+    pub fn connecting_from(&self, ip: std::net::IpAddr) -> Api {
         Api {
             http: client(Some(ip)),
             ..self.clone()

@@ -72,7 +72,7 @@ pub async fn rate_limits_exact_under_concurrency(backend: Backend) {
     anon.get("/readyz").await.expect(200);
     // Another address has its own counters.
     let other: IpAddr = "127.0.0.2".parse().expect("loopback");
-    let elsewhere = anon.from_address(other);
+    let elsewhere = anon.connecting_from(other);
     elsewhere.get("/api/phase1/version").await.expect(200);
     let login = elsewhere.post("/api/auth/login", &body).await;
     login.expect_problem(401, "INVALID_CREDENTIALS");
@@ -103,7 +103,7 @@ pub async fn rate_limits_exact_under_concurrency(backend: Backend) {
     Secrets::new().assert_absent_from(&log, &["ip.block", "ip.unblock"]);
 
     // The general class: 50 a minute, the same way.
-    let api_class = anon.from_address("127.0.0.3".parse().expect("loopback"));
+    let api_class = anon.connecting_from("127.0.0.3".parse().expect("loopback"));
     start_of_a_window();
     let by_status = burst(
         200,
@@ -214,7 +214,7 @@ pub async fn ops_allowlist_and_cors(backend: Backend) {
     );
     let from_listed = env
         .admin
-        .from_address("127.0.0.2".parse().expect("loopback"));
+        .connecting_from("127.0.0.2".parse().expect("loopback"));
     from_listed
         .delete("/api/admin/ip-blocks/192.0.2.1")
         .await
