@@ -393,3 +393,38 @@ async fn a_bad_configuration_stops_the_function_with_the_variable_named() {
     assert!(stderr.contains("APP_ENV"), "{stderr}");
     assert!(stderr.contains("PHASE1_SHARD_SIZE"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_client_address_is_vercels_forwarded_for() {
+    let f = start(env!("CARGO_BIN_EXE_api-health"), false).await;
+    let remaining = |r: &Reply| {
+        r.headers
+            .get("x-ratelimit-remaining")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let from = |ip: &'static str, spoof: &'static str| {
+        [("x-vercel-forwarded-for", ip), ("x-forwarded-for", spoof)]
+    };
+    let mut seen = Vec::new();
+    for (ip, spoof) in [
+        ("203.0.113.1", "198.51.100.9"),
+        ("203.0.113.1", "198.51.100.10"),
+        ("203.0.113.2", "203.0.113.1"),
+        ("203.0.113.1", "203.0.113.2"),
+    ] {
+        let r = f
+            .call("GET", "/api/phase1/version", None, &from(ip, spoof))
+            .await;
+        expect(&r, 200, "version");
+        seen.push(remaining(&r));
+    }
+    let want: Vec<Option<String>> = ["49", "48", "49", "47"]
+        .iter()
+        .map(|s| Some(s.to_string()))
+        .collect();
+    assert_eq!(
+        seen, want,
+        "counted per x-vercel-forwarded-for, not x-forwarded-for"
+    );
+}

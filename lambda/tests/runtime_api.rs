@@ -388,3 +388,37 @@ async fn a_bad_configuration_stops_the_function_with_the_variable_named() {
     assert!(stderr.contains("phase1-test"), "{stderr}");
     assert!(stderr.contains("APP_ENV"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_client_address_is_api_gateways_source_ip() {
+    let mut f = start(env!("CARGO_BIN_EXE_lambda-health"), &[]).await;
+    let mut seen = Vec::new();
+    for (source, spoof) in [
+        ("203.0.113.1", "198.51.100.9"),
+        ("203.0.113.1", "198.51.100.10"),
+        ("203.0.113.2", "203.0.113.1"),
+        ("203.0.113.1", "203.0.113.2"),
+    ] {
+        let mut event = http_event(
+            "GET",
+            "/api/phase1/version",
+            &[
+                ("x-forwarded-for", spoof),
+                ("x-vercel-forwarded-for", spoof),
+            ],
+            None,
+        );
+        event["requestContext"]["http"]["sourceIp"] = json!(source);
+        let res = match f.invoke(event).await {
+            Outcome::Response(v) => v,
+            Outcome::Error(e) => panic!("failed: {e}"),
+        };
+        assert_eq!(res["statusCode"], 200, "{res}");
+        seen.push(header(&res, "x-ratelimit-remaining").map(str::to_string));
+    }
+    let want: Vec<Option<String>> = ["49", "48", "49", "47"]
+        .iter()
+        .map(|s| Some(s.to_string()))
+        .collect();
+    assert_eq!(seen, want, "counted per sourceIp, not by forwarded headers");
+}
