@@ -428,3 +428,25 @@ async fn the_client_address_is_vercels_forwarded_for() {
         "counted per x-vercel-forwarded-for, not x-forwarded-for"
     );
 }
+
+#[tokio::test]
+async fn auth_function_serves_sign_in_and_the_user_routes() {
+    let f = start(env!("CARGO_BIN_EXE_api-auth"), false).await;
+    let r = f
+        .call(
+            "POST",
+            "/api/auth/login",
+            Some(json!({"email": "a@example.com", "password": "whatever it is"})),
+            &[],
+        )
+        .await;
+    expect(&r, 503, "login without SECRET_KEY");
+    assert_eq!(r.body["code"], "AUTH_NOT_CONFIGURED");
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("SECRET_KEY"));
+    let r = f.admin("GET", "/api/admin/users", None).await;
+    expect(&r, 200, "GET /api/admin/users");
+    assert_eq!(r.body["users"], json!([]));
+}
