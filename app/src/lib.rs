@@ -1,9 +1,10 @@
 //! # Phase-1 app
 //!
 //! Everything around the engine that touches the world: configuration read once from the
-//! environment ([`config`]), the one clock ([`clock`]), and the stores ([`store`]) — MongoDB
-//! and Redis in production, an embedded single-file store on a laptop. The HTTP application
-//! joins in a later issue.
+//! environment ([`config`]), the one clock ([`clock`]), the stores ([`store`]) — MongoDB
+//! and Redis in production, an embedded single-file store on a laptop — the sign-in
+//! primitives ([`auth`]), rate-limit classes ([`limits`]), JSON logs ([`logging`]), the HTTP
+//! application ([`http`]) and the services behind it ([`service`]).
 
 #![deny(missing_docs)]
 
