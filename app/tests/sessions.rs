@@ -82,6 +82,18 @@ impl Fixture {
         TOTP::from_url(&p.provisioning_uri).expect("the URI parses")
     }
 
+    /// The user's TOTP secret as stored (sealed).
+    async fn stored_secret(&self, email: &str) -> String {
+        self.state
+            .stores
+            .doc
+            .get_user(email)
+            .await
+            .expect("read")
+            .expect("user")
+            .totp_secret
+    }
+
     fn now_s(&self) -> u64 {
         u64::try_from(self.clock.now_ms() / 1000).expect("after 1970")
     }
@@ -204,15 +216,7 @@ async fn a_rotated_key_reseals_on_use() {
     let clock = ManualClock::new(T0);
     let f = fixture_with(dir, clock.clone(), &[]).await;
     let totp = f.user("ada@example.com").await;
-    let sealed_a = f
-        .state
-        .stores
-        .doc
-        .get_user("ada@example.com")
-        .await
-        .expect("read")
-        .expect("user")
-        .totp_secret;
+    let sealed_a = f.stored_secret("ada@example.com").await;
     // Restart over the same file with a new key, the old one as previous.
     let dir = f._dir;
     drop(f.state);
@@ -226,15 +230,7 @@ async fn a_rotated_key_reseals_on_use() {
     )
     .await;
     rotated.sign_in("ada@example.com", &totp, 0).await;
-    let sealed_b = rotated
-        .state
-        .stores
-        .doc
-        .get_user("ada@example.com")
-        .await
-        .expect("read")
-        .expect("user")
-        .totp_secret;
+    let sealed_b = rotated.stored_secret("ada@example.com").await;
     assert_ne!(sealed_a, sealed_b, "re-sealed under the new key on use");
     let keys = phase1_app::auth::sealed::Keyring::new(hex_key(KEY_B), None);
     let opened = keys
@@ -326,4 +322,31 @@ async fn security_events_are_audit_rows() {
         .find(|r| r.actor == "eve@example.com")
         .expect("row");
     assert_eq!(failure.new["reason"], "unknown user");
+}
+
+#[tokio::test]
+async fn a_new_secret_key_ends_every_session() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = ManualClock::new(T0);
+    let f = fixture_with(dir, clock.clone(), &[]).await;
+    let totp = f.user("ada@example.com").await;
+    let issued = f.sign_in("ada@example.com", &totp, 0).await;
+    let mfa_token = f.login("ada@example.com").await;
+    let dir = f._dir;
+    drop(f.state);
+    let rekeyed = fixture_with(
+        dir,
+        clock,
+        &[("SECRET_KEY", "another-signing-key-9876543210zyxwvutsrqp")],
+    )
+    .await;
+    assert_eq!(rekeyed.verify(&issued).await, Err("AUTH_REQUIRED"));
+    let r = sessions::refresh(&rekeyed.state, Some(issued.refresh.expose()), &origin()).await;
+    assert_eq!(r.map(|_| ()).map_err(|e| e.code), Err("AUTH_REQUIRED"));
+    let code = totp.generate(rekeyed.now_s() + 30);
+    let r = sessions::mfa(&rekeyed.state, &mfa_token, &code, &origin()).await;
+    assert_eq!(r.map(|_| ()).map_err(|e| e.code), Err("MFA_TOKEN_INVALID"));
+    // Signing in again works under the new key.
+    let fresh = rekeyed.sign_in("ada@example.com", &totp, 1).await;
+    assert_eq!(rekeyed.verify(&fresh).await, Ok(()));
 }

@@ -7,7 +7,8 @@
 //!   It is signed with `SECRET_KEY`; only HS256 is accepted.
 //! - An **MFA token** (after a correct password, 5 minutes) is signed with a key derived
 //!   from `SECRET_KEY` for that purpose alone, so it can never pass as an access token.
-//! - A **refresh token** is `<family id>.<32 random bytes>`; only its SHA-256 is stored.
+//! - A **refresh token** is `<family id>.<signing key id>.<32 random bytes>`; only its
+//!   HMAC under `SECRET_KEY` is stored, and a token of another key is refused.
 //!
 //! Time checks use the caller's clock (the app's injectable one), never the system's.
 
@@ -189,7 +190,9 @@ pub fn verify_mfa(secret: &[u8], token: &str, now: Millis) -> Result<MfaClaims, 
     Ok(c)
 }
 
-/// An opaque refresh token: `<family id>.<secret>`.
+/// An opaque refresh token: `<family id>.<signing key id>.<secret>`. The key id says which
+/// `SECRET_KEY` issued it, so that a changed key ends every session; the stored form is an
+/// HMAC under that key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshToken(String);
 
@@ -199,36 +202,63 @@ impl std::fmt::Debug for RefreshToken {
     }
 }
 
+/// The public id of a signing key: 8 hex digits of SHA-256("phase1-signing-key" ‖ key).
+fn signing_key_id(key: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"phase1-signing-key")
+        .chain_update(key)
+        .finalize();
+    hex::encode(&digest[..4])
+}
+
 impl RefreshToken {
-    /// The first token of a new family.
-    pub fn new_family() -> RefreshToken {
-        RefreshToken::next_in(&uuid::Uuid::new_v4().simple().to_string())
+    /// The first token of a new family, under `key`.
+    pub fn new_family(key: &[u8]) -> RefreshToken {
+        RefreshToken::next_in(&uuid::Uuid::new_v4().simple().to_string(), key)
     }
 
-    /// A new token in `family`.
-    pub fn next_in(family: &str) -> RefreshToken {
-        RefreshToken(format!("{family}.{}", super::random::token::<32>()))
+    /// A new token in `family`, under `key`.
+    pub fn next_in(family: &str, key: &[u8]) -> RefreshToken {
+        RefreshToken(format!(
+            "{family}.{}.{}",
+            signing_key_id(key),
+            super::random::token::<32>()
+        ))
     }
 
     /// A presented token, if it has the shape of one.
     pub fn parse(raw: &str) -> Option<RefreshToken> {
-        let (family, secret) = raw.trim().split_once('.')?;
-        let family_ok = family.len() == 32 && family.bytes().all(|b| b.is_ascii_hexdigit());
+        let raw = raw.trim();
+        let mut parts = raw.split('.');
+        let (Some(family), Some(kid), Some(secret), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let hex_of = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
         let secret_ok = secret.len() == 43
             && secret
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        (family_ok && secret_ok).then(|| RefreshToken(raw.trim().to_string()))
+        (hex_of(family, 32) && hex_of(kid, 8) && secret_ok).then(|| RefreshToken(raw.to_string()))
     }
 
     /// The family id.
     pub fn family(&self) -> &str {
-        self.0.split_once('.').map_or("", |(f, _)| f)
+        self.0.split('.').next().unwrap_or("")
     }
 
-    /// The stored form: SHA-256, hex.
-    pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+    /// Whether `key` issued it (false after `SECRET_KEY` changed).
+    pub fn issued_under(&self, key: &[u8]) -> bool {
+        self.0.split('.').nth(1) == Some(signing_key_id(key).as_str())
+    }
+
+    /// The stored form: HMAC-SHA256 under the signing key, hex.
+    pub fn hash(&self, key: &[u8]) -> String {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+        mac.update(self.0.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The token itself (for the cookie).

@@ -13,7 +13,7 @@
 //!   user (a cut-off time) is revoked.
 
 use super::audit::{self, Event, Origin};
-use super::users::{self, not_configured, REVOCATION_TTL};
+use super::users::{self, not_configured};
 use crate::auth::email::Email;
 use crate::auth::password::{self, NewPassword};
 use crate::auth::tokens::{self, AccessClaims, RefreshToken, TokenError};
@@ -252,12 +252,12 @@ async fn start_session(
     key: &[u8],
     user: &UserRecord,
 ) -> Result<Issued, ApiError> {
-    let refresh = RefreshToken::new_family();
+    let refresh = RefreshToken::new_family(key);
     let ttl = Duration::from_millis(tokens::REFRESH_TTL_MS as u64);
     state
         .stores
         .kv
-        .create_refresh_family(refresh.family(), &user.email, &refresh.hash(), ttl)
+        .create_refresh_family(refresh.family(), &user.email, &refresh.hash(key), ttl)
         .await?;
     let claims = tokens::issue_access(
         &user.email,
@@ -292,16 +292,19 @@ pub async fn refresh(
     origin: &Origin,
 ) -> Result<Issued, ApiError> {
     let key = secret(state)?;
+    // A token of another SECRET_KEY (the key changed) is refused without touching its
+    // family, which simply expires.
     let presented = presented
         .and_then(RefreshToken::parse)
+        .filter(|t| t.issued_under(key))
         .ok_or_else(sign_in_again)?;
     let family = presented.family().to_string();
-    let next = RefreshToken::next_in(&family);
+    let next = RefreshToken::next_in(&family, key);
     let ttl = Duration::from_millis(tokens::REFRESH_TTL_MS as u64);
     let rotation = state
         .stores
         .kv
-        .rotate_refresh(&family, &presented.hash(), &next.hash(), ttl)
+        .rotate_refresh(&family, &presented.hash(key), &next.hash(key), ttl)
         .await?;
     match rotation {
         Rotation::Rotated { user } => {
@@ -434,12 +437,7 @@ pub async fn change_password(
         Ok(())
     })
     .await?;
-    let now = state.clock.now_ms();
-    state
-        .stores
-        .kv
-        .revoke_user_sessions(&user.email, now, REVOCATION_TTL)
-        .await?;
+    users::revoke_sessions(state, &user.email).await?;
     let issued = start_session(state, key, &after).await?;
     audit::record(
         state,

@@ -125,6 +125,21 @@ impl Server {
         )
     }
 
+    /// A private Redis, and a server whose key-value store it is (the embedded file holds the
+    /// documents), with short store timeouts: for tests that stop Redis under the app.
+    pub fn over_private_redis() -> (super::redis_server::RedisServer, Server) {
+        let redis = super::redis_server::RedisServer::start();
+        let store = Store::embedded_with_redis(&redis.url());
+        let server = Server::start(
+            &store,
+            &[
+                ("PHASE1_STORE_CONNECT_TIMEOUT_MS", "500"),
+                ("PHASE1_STORE_OP_TIMEOUT_MS", "500"),
+            ],
+        );
+        (redis, server)
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would, and reaps it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

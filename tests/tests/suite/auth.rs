@@ -48,7 +48,7 @@ impl Secrets {
         self.add(&s.access);
         self.add(&s.refresh);
         // The refresh token's secret half alone.
-        self.add(s.refresh.split('.').nth(1).unwrap_or_default());
+        self.add(s.refresh.rsplit('.').next().unwrap_or_default());
         // A JWT's signature alone.
         self.add(s.access.rsplit('.').next().unwrap_or_default());
     }
@@ -208,7 +208,7 @@ pub async fn sign_in_flow(backend: Backend) {
         .expect_problem(401, "AUTH_REQUIRED");
 
     secrets.assert_absent_from(
-        &env.log(),
+        &env.settled_log().await,
         &[
             "login.failure",
             "mfa.failure",
@@ -272,7 +272,7 @@ pub async fn mfa_codes_are_single_use(backend: Backend) {
     mfa(&anon, "not-a-token", &right)
         .await
         .expect_problem(401, "MFA_TOKEN_INVALID");
-    secrets.assert_absent_from(&env.log(), &["mfa.failure", "login.success"]);
+    secrets.assert_absent_from(&env.settled_log().await, &["mfa.failure", "login.success"]);
 }
 
 /// Analysts are refused admin and ops routes; admins manage users; disabling and resetting
@@ -401,7 +401,7 @@ pub async fn roles_and_user_admin(backend: Backend) {
         .await
         .expect_problem(401, "INVALID_CREDENTIALS");
     secrets.assert_absent_from(
-        &env.log(),
+        &env.settled_log().await,
         &[
             "user.create",
             "user.reset_mfa",
@@ -473,7 +473,10 @@ pub async fn password_change(backend: Backend) {
         .await
         .expect_problem(401, "INVALID_CREDENTIALS");
     mfa_token(&login(&anon, &user.email, &new_password).await);
-    secrets.assert_absent_from(&env.log(), &["user.password", "login.failure"]);
+    secrets.assert_absent_from(
+        &env.settled_log().await,
+        &["user.password", "login.failure"],
+    );
 }
 
 /// APP_ENV=prod: missing or weak secrets stop start-up naming each variable; with them, the

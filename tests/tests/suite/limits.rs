@@ -4,8 +4,7 @@
 
 use super::auth::Secrets;
 use super::Env;
-use crate::harness::redis_server::RedisServer;
-use crate::harness::{Api, Auth, Backend, Server, Store};
+use crate::harness::{Api, Auth, Backend, Server};
 use futures_util::future::join_all;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -93,7 +92,7 @@ pub async fn rate_limits_exact_under_concurrency(backend: Backend) {
         .await
         .expect_problem(422, "VALIDATION_FAILED");
     anon.get("/api/phase1/version").await.expect(200);
-    let log = env.log();
+    let log = env.settled_log().await;
     assert_eq!(
         log.matches("\"event\":\"ip.block\"").count(),
         1,
@@ -171,15 +170,7 @@ pub async fn blocks_engage_on_the_third_violation(backend: Backend) {
 /// Redis stops under a running app: sign-in fails closed (503), other routes fail open
 /// with a logged warning.
 pub async fn auth_fails_closed_when_redis_stops() {
-    let mut redis = RedisServer::start();
-    let store = Store::embedded_with_redis(&redis.url());
-    let server = Server::start(
-        &store,
-        &[
-            ("PHASE1_STORE_CONNECT_TIMEOUT_MS", "500"),
-            ("PHASE1_STORE_OP_TIMEOUT_MS", "500"),
-        ],
-    );
+    let (mut redis, server) = Server::over_private_redis();
     let env = Env::over(server);
     let anon = env.client(Auth::Anonymous);
     let body = json!({"email": "nobody@example.com", "password": "not a real password"});
@@ -195,11 +186,10 @@ pub async fn auth_fails_closed_when_redis_stops() {
     let open = anon.get("/api/phase1/version").await;
     open.expect(200);
     assert!(open.header("x-ratelimit-limit").is_none(), "not counted");
-    let log = env.log();
-    assert!(
-        log.contains("rate limit not checked") && log.contains("\"fail_open_total\":1"),
-        "a counted warning: {log}"
-    );
+    let warned =
+        |log: &str| log.contains("rate limit not checked") && log.contains("\"fail_open_total\":1");
+    let log = env.settled_log().await;
+    assert!(warned(&log), "a counted warning: {log}");
 }
 
 /// With `PHASE1_OPS_ALLOWLIST`, the ops token counts only from listed addresses (and is

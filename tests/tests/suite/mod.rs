@@ -21,7 +21,7 @@ pub use routes::*;
 pub use runs::*;
 pub use worker::*;
 
-use crate::harness::{cli, Api, Auth, Backend, Server, Store};
+use crate::harness::{cli, wait, Api, Auth, Backend, Server, Store};
 use serde_json::Value;
 
 /// A server and an admin (dev-bridge) client for it.
@@ -44,9 +44,28 @@ impl Env {
         Env { server, admin }
     }
 
-    /// Everything the server has logged so far.
-    pub fn log(&self) -> String {
-        self.server.log()
+    /// Everything the server logged before this call: a marker request goes last, and the
+    /// log is read once the marker's line is in (the lines of every answered request are
+    /// written before their answers, on one pipe, so they all are in by then).
+    pub async fn settled_log(&self) -> String {
+        let marker = format!("log-marker-{}", uuid::Uuid::new_v4().simple());
+        let anon = self.client(Auth::Anonymous);
+        anon.send(
+            anon.request(reqwest::Method::GET, "/healthz")
+                .header("x-request-id", &marker),
+        )
+        .await
+        .expect(200);
+        wait::until(
+            "the marker in the server log",
+            std::time::Duration::from_secs(10),
+            || {
+                let log = self.server.log();
+                let found = log.contains(&marker);
+                async move { found.then_some(log) }
+            },
+        )
+        .await
     }
 
     /// A client for this server as `auth`.

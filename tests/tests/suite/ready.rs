@@ -1,7 +1,6 @@
 //! Readiness follows the stores: a Redis stopped under a running app makes /readyz 503.
 
-use crate::harness::redis_server::RedisServer;
-use crate::harness::{wait, Api, Auth, Server, Store};
+use crate::harness::{wait, Api, Auth, Server};
 use std::time::Duration;
 
 /// How long readiness may take to notice a dead store.
@@ -9,15 +8,7 @@ const NOTICE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// /readyz: 200 with Redis up; 503 naming the key-value store once Redis is killed.
 pub async fn readyz_503_when_redis_stops() {
-    let mut redis = RedisServer::start();
-    let store = Store::embedded_with_redis(&redis.url());
-    let server = Server::start(
-        &store,
-        &[
-            ("PHASE1_STORE_CONNECT_TIMEOUT_MS", "500"),
-            ("PHASE1_STORE_OP_TIMEOUT_MS", "500"),
-        ],
-    );
+    let (mut redis, server) = Server::over_private_redis();
     let api = Api::new(&server.base, Auth::Anonymous);
     let up = api.get("/readyz").await;
     let u = up.expect(200);

@@ -182,15 +182,27 @@ fn mfa_tokens_and_access_tokens_never_pass_for_each_other() {
 }
 
 #[test]
-fn refresh_tokens_name_their_family_and_hash() {
-    let first = RefreshToken::new_family();
-    let next = RefreshToken::next_in(first.family());
+fn refresh_tokens_name_their_family_and_key_and_hash_under_it() {
+    let first = RefreshToken::new_family(KEY);
+    let next = RefreshToken::next_in(first.family(), KEY);
     assert_eq!(first.family(), next.family());
-    assert_ne!(first.hash(), next.hash());
-    assert_eq!(first.hash().len(), 64);
+    assert_ne!(first.hash(KEY), next.hash(KEY));
+    assert_eq!(first.hash(KEY).len(), 64);
+    let other_key: &[u8] = b"another-key-that-is-also-long-enough";
+    assert_ne!(first.hash(KEY), first.hash(other_key), "keyed");
+    assert!(first.issued_under(KEY));
+    assert!(!first.issued_under(other_key));
     assert_eq!(RefreshToken::parse(first.expose()), Some(first.clone()));
-    assert!(!format!("{first:?}").contains(first.expose().split('.').nth(1).unwrap_or("x")));
-    for bad in ["", "x.y", "nodot", &format!("{}.short", first.family())] {
+    let secret = first.expose().rsplit('.').next().unwrap_or("x").to_string();
+    assert!(!format!("{first:?}").contains(&secret));
+    let two_parts = format!("{}.{secret}", first.family());
+    for bad in [
+        "",
+        "x.y.z",
+        "nodot",
+        &two_parts,
+        &format!("{}.x", first.expose()),
+    ] {
         assert_eq!(RefreshToken::parse(bad), None, "{bad:?}");
     }
 }
