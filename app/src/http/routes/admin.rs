@@ -1,11 +1,12 @@
 //! Admin routes: users (an admin session — a person) and IP blocks (ops).
 
+use super::origin;
 use crate::http::auth::Session;
 use crate::http::body::JsonObject;
 use crate::http::client_ip::ClientIp;
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::state::AppState;
-use crate::service::audit::{self, Event, Origin};
+use crate::service::audit::{self, Event};
 use crate::service::users::{self, NewUser};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,10 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use phase1_core::error::FieldError;
 use serde_json::{json, Value};
-
-fn origin(route: &str, ip: Option<Extension<ClientIp>>) -> Origin {
-    Origin::http(route, ip.map(|Extension(ClientIp(ip))| ip))
-}
 
 /// The provisioning answer: never cached by anyone.
 fn provisioned(status: StatusCode, p: &users::Provisioned) -> Response {

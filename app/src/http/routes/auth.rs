@@ -3,13 +3,13 @@
 //! cookies: `phase1_access` (15 minutes, path /) and `phase1_refresh` (24 hours, path
 //! /api/auth), both HttpOnly, Secure, SameSite=Strict.
 
+use super::origin;
 use crate::auth::tokens;
 use crate::http::auth::{cookie, Session};
 use crate::http::body::{required_string, unknown_keys, JsonObject};
 use crate::http::client_ip::ClientIp;
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::state::AppState;
-use crate::service::audit::Origin;
 use crate::service::flags::{Evaluated, FLAGS};
 use crate::service::sessions::{self, Issued};
 use axum::extract::State;
@@ -22,10 +22,6 @@ use serde_json::{json, Map, Value};
 pub const ACCESS_COOKIE: &str = "phase1_access";
 /// The refresh cookie's name.
 pub const REFRESH_COOKIE: &str = "phase1_refresh";
-
-fn origin(route: &str, ip: Option<Extension<ClientIp>>) -> Origin {
-    Origin::http(route, ip.map(|Extension(ClientIp(ip))| ip))
-}
 
 /// A `Set-Cookie` value for one of the session cookies (an empty value and age 0 clear it).
 fn set_cookie(name: &str, value: &str, path: &str, max_age_s: i64) -> Option<HeaderValue> {

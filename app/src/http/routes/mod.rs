@@ -12,10 +12,18 @@ pub mod rules;
 pub mod runs;
 
 use super::auth::Session;
+use super::client_ip::ClientIp;
 use super::problem::{ApiError, ApiResult};
 use super::state::AppState;
+use crate::service::audit::Origin;
 use crate::store::model::{Page, RunRecord};
+use axum::Extension;
 use serde::Deserialize;
+
+/// Where a request to `route` came from, for audit rows.
+pub fn origin(route: &str, ip: Option<Extension<ClientIp>>) -> Origin {
+    Origin::http(route, ip.map(|Extension(ClientIp(ip))| ip))
+}
 
 /// `?offset&limit` of listings (limit 1..=100, default 20).
 #[derive(Debug, Clone, Copy, Deserialize)]
