@@ -184,21 +184,13 @@ pub async fn mfa(
     let now_s = u64::try_from(now.div_euclid(1000)).unwrap_or(0);
     let Some(step) = totp.matching_step(code, now_s) else {
         let void = attempts >= MAX_MFA_ATTEMPTS;
-        audit::record(
-            state,
-            origin,
-            Event::new("mfa.failure", &user.email).change(
-                serde_json::Value::Null,
-                json!({"attempt": attempts, "mfa_token_void": void}),
-            ),
-        )
-        .await;
         let detail = if void {
             "the code is wrong; the MFA token is now void: sign in again"
         } else {
             "the code is wrong"
         };
-        return Err(unauthorized("INVALID_MFA_CODE", detail).field("code", detail));
+        let facts = json!({"attempt": attempts, "mfa_token_void": void});
+        return Err(code_refused(state, origin, &user.email, facts, detail).await);
     };
     // The MFA token ends here, before the code's step is marked: a used token consumes no
     // code, and a replayed code voids the token it was tried with.
@@ -214,17 +206,9 @@ pub async fn mfa(
     let mark_ttl = Duration::from_secs(3 * STEP_S + 30);
     let mark = format!("{}:{seed_id}:{step}", user.email);
     if !state.stores.kv.use_once("totp", &mark, mark_ttl).await? {
-        audit::record(
-            state,
-            origin,
-            Event::new("mfa.failure", &user.email).change(
-                serde_json::Value::Null,
-                json!({"attempt": attempts, "replayed_code": true, "mfa_token_void": true}),
-            ),
-        )
-        .await;
         let detail = "the code was already used; the MFA token is now void: sign in again";
-        return Err(unauthorized("INVALID_MFA_CODE", detail).field("code", detail));
+        let facts = json!({"attempt": attempts, "replayed_code": true, "mfa_token_void": true});
+        return Err(code_refused(state, origin, &user.email, facts, detail).await);
     }
     let issued = start_session(state, key, &user).await?;
     let last_login = now;
@@ -244,6 +228,23 @@ pub async fn mfa(
     )
     .await;
     Ok(issued)
+}
+
+/// Records an `mfa.failure` for `email` with `facts`, and the 401 INVALID_MFA_CODE answer.
+async fn code_refused(
+    state: &AppState,
+    origin: &Origin,
+    email: &str,
+    facts: serde_json::Value,
+    detail: &str,
+) -> ApiError {
+    audit::record(
+        state,
+        origin,
+        Event::new("mfa.failure", email).change(serde_json::Value::Null, facts),
+    )
+    .await;
+    unauthorized("INVALID_MFA_CODE", detail).field("code", detail)
 }
 
 /// A new refresh family and an access token in it.
