@@ -24,6 +24,7 @@ source scripts/services.sh
 services_up
 
 echo "== tests"
+bash scripts/unleash_spec.sh
 cargo test --workspace --locked --release
 
 echo "== benchmarks compile"

@@ -450,3 +450,12 @@ async fn auth_function_serves_sign_in_and_the_user_routes() {
     expect(&r, 200, "GET /api/admin/users");
     assert_eq!(r.body["users"], json!([]));
 }
+
+#[tokio::test]
+async fn ops_function_serves_the_canary_status() {
+    let f = start(env!("CARGO_BIN_EXE_api-ops"), false).await;
+
+    let r = f.call("GET", "/api/phase1/canary/status", None, &[]).await;
+    expect(&r, 200, "GET /api/phase1/canary/status");
+    assert!(r.body.get("phase").is_some(), "no phase: {}", r.body);
+}

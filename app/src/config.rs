@@ -124,6 +124,10 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `PHASE1_RATE_LIMITS`: requests per minute by route class.
     pub rate_limits: RateLimits,
+    /// `PHASE1_CANARY_THRESHOLDS`: canary progress and rollback thresholds.
+    pub canary: crate::canary::Thresholds,
+    /// `PHASE1_SLOW_MS`: store calls slower than this are reported (default 100).
+    pub slow_ms: u64,
 }
 
 /// A secret value that never prints.
@@ -306,6 +310,17 @@ impl Config {
                 RateLimits::default()
             }),
         };
+        let canary = match nonempty("PHASE1_CANARY_THRESHOLDS") {
+            None => crate::canary::Thresholds::default(),
+            Some(v) => crate::canary::Thresholds::parse(&v).unwrap_or_else(|message| {
+                errors.push(ConfigError {
+                    variable: "PHASE1_CANARY_THRESHOLDS",
+                    message,
+                });
+                crate::canary::Thresholds::default()
+            }),
+        };
+        let slow_ms = bounded(get, "PHASE1_SLOW_MS", 100, 1, 600_000, &mut errors);
         if env == AppEnv::Prod {
             prod_secrets(
                 secret_key.is_some(),
@@ -384,6 +399,8 @@ impl Config {
             ops_allowlist,
             cors_origins,
             rate_limits,
+            canary,
+            slow_ms,
             stores: StoreSettings {
                 mongodb_uri,
                 mongodb_db,

@@ -9,9 +9,11 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod canary;
 pub mod clock;
 pub mod config;
 pub mod doctor;
+pub mod flags;
 pub mod http;
 pub mod limits;
 pub mod logging;

@@ -67,7 +67,14 @@ pub fn migrate(json: bool) -> Result<ExitCode, Failure> {
     };
     let outcome = runtime()?.block_on(async {
         let stores = Stores::open(&config.stores, clock::system()).await?;
-        let changes = stores.doc.migrate().await?;
+        let mut changes = stores.doc.migrate().await?;
+        let doc = stores.doc.as_ref();
+        if phase1_app::service::flags::seed(doc).await? {
+            changes.push("wrote the initial flag set (version 1)".into());
+        }
+        if phase1_app::service::canary::seed(doc, clock::system().now_ms()).await? {
+            changes.push("wrote the initial canary state (FULL, version 1)".into());
+        }
         Ok::<_, phase1_app::store::StoreError>(MigrateReport {
             document_store: stores.doc.backend(),
             key_value_store: stores.kv.backend(),
@@ -82,7 +89,7 @@ pub fn migrate(json: bool) -> Result<ExitCode, Failure> {
                 report.document_store, report.key_value_store
             );
             if report.changes.is_empty() {
-                text += "nothing to do: every index and TTL is in place\n";
+                text += "nothing to do: every index, TTL and initial state is in place\n";
             }
             for c in &report.changes {
                 text += &format!("  {c}\n");

@@ -9,6 +9,10 @@
 //! - [`serve_worker`]: the scheduled run worker, a plain `lambda_runtime` handler (an
 //!   EventBridge Scheduler event is not an HTTP request) that calls
 //!   [`phase1_app::service::worker::drain`], the same service the cron route calls.
+//! - [`serve_synthetic`] and [`serve_canary`]: the other two schedules, plain
+//!   `lambda_runtime` handlers as well, that call [`phase1_app::service::synthetic::run`] and
+//!   [`phase1_app::service::canary::evaluate`], the services behind the cron routes
+//!   `/api/phase1/synthetic/run` and `/api/phase1/canary/tick`.
 //!
 //! Lambda freezes an execution environment as soon as the response is sent, so work started
 //! after the response would stall half-done while holding a run's lease. Here the spawner
@@ -20,7 +24,10 @@
 use phase1_app::http::client_ip::{ClientIp, ClientIpSource};
 use phase1_app::http::state::{AppState, Spawner};
 use phase1_app::serve::ServeError;
+use phase1_app::service::audit::Origin;
+use phase1_app::store::StoreError;
 use serde_json::{json, Value};
+use std::future::Future;
 use std::sync::Arc;
 
 /// The configuration from the environment, and the state over the stores it names. A bad
@@ -79,14 +86,48 @@ pub fn with_source_ip(mut req: lambda_http::Request) -> lambda_http::Request {
 
 /// Serves the scheduled worker: each event drains the run queue and answers `{"ran": n}`.
 pub async fn serve_worker() -> Result<(), lambda_runtime::Error> {
+    serve_scheduled(|state| async move {
+        let ran = phase1_app::service::worker::drain(&state).await?;
+        Ok(json!({ "ran": ran }))
+    })
+    .await
+}
+
+/// Serves the scheduled synthetic monitor: each event runs the configured monitor once and
+/// answers its result (`{"ran": false, ...}` while no monitor is configured).
+pub async fn serve_synthetic() -> Result<(), lambda_runtime::Error> {
+    serve_scheduled(|state| async move {
+        phase1_app::service::synthetic::run(&state, &schedule_origin()).await
+    })
+    .await
+}
+
+/// Serves the scheduled canary judge: each event judges the canary on live metrics (rolling
+/// back on a crossed threshold) and answers the decision.
+pub async fn serve_canary() -> Result<(), lambda_runtime::Error> {
+    serve_scheduled(|state| async move {
+        phase1_app::service::canary::evaluate(&state, &schedule_origin(), "schedule").await
+    })
+    .await
+}
+
+/// Where scheduled work comes from, for the audit log: the schedule, with no client address.
+pub fn schedule_origin() -> Origin {
+    Origin::http("schedule", None)
+}
+
+/// Serves a scheduled handler: builds the state once, then runs `job` on each event (whatever
+/// its payload) and answers the JSON it returns; a store error fails the invocation.
+async fn serve_scheduled<F, Fut>(job: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(AppState) -> Fut,
+    Fut: Future<Output = Result<Value, StoreError>>,
+{
     let state = state().await;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_: lambda_runtime::LambdaEvent<Value>| {
-            let state = state.clone();
-            async move {
-                let ran = phase1_app::service::worker::drain(&state).await?;
-                Ok::<Value, lambda_runtime::Error>(json!({ "ran": ran }))
-            }
+            let run = job(state.clone());
+            async move { Ok::<Value, lambda_runtime::Error>(run.await?) }
         },
     ))
     .await

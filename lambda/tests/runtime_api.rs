@@ -367,6 +367,59 @@ async fn worker_answers_a_scheduled_event() {
     }
 }
 
+/// A scheduled event as EventBridge Scheduler sends it, for the schedule `name`.
+fn scheduled_event(name: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "123456789012",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "eu-west-2",
+        "resources": [format!("arn:aws:scheduler:eu-west-2:123456789012:schedule/default/{name}")],
+        "detail": {}
+    })
+}
+
+#[tokio::test]
+async fn synthetic_answers_a_scheduled_event_without_a_monitor() {
+    let mut f = start(env!("CARGO_BIN_EXE_lambda-synthetic"), &[]).await;
+    let event = scheduled_event("phase1-synthetic");
+    for _ in 0..2 {
+        match f.invoke(event.clone()).await {
+            Outcome::Response(v) => {
+                assert_eq!(v["ran"], false, "{v}");
+                assert!(v["reason"].is_string(), "{v}");
+            }
+            Outcome::Error(e) => panic!("the synthetic monitor failed: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn canary_answers_a_scheduled_event_with_a_decision() {
+    let mut f = start(env!("CARGO_BIN_EXE_lambda-canary"), &[]).await;
+    let event = scheduled_event("phase1-canary");
+    for _ in 0..2 {
+        match f.invoke(event.clone()).await {
+            Outcome::Response(v) => {
+                assert!(v.get("decision").is_some(), "no decision: {v}");
+                assert!(v.get("phase").is_some(), "no phase: {v}");
+            }
+            Outcome::Error(e) => panic!("the canary evaluation failed: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn ops_function_answers_the_canary_status() {
+    let mut f = start(env!("CARGO_BIN_EXE_lambda-ops"), &[]).await;
+    let res = f.http("GET", "/api/phase1/canary/status", &[], None).await;
+    assert_eq!(res["statusCode"], 200, "{res}");
+    assert!(body_of(&res).get("phase").is_some(), "{res}");
+}
+
 #[tokio::test]
 async fn a_bad_configuration_stops_the_function_with_the_variable_named() {
     let mut f = start(

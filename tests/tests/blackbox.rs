@@ -61,6 +61,13 @@ on_both_backends!(
     rate_limits_exact_under_concurrency,
     blocks_engage_on_the_third_violation,
     ops_allowlist_and_cors,
+    flag_writes_are_versioned_and_audited,
+    flag_evaluation_and_gating,
+    canary_rolls_back_on_errors,
+    rollout_plan_and_execute,
+    metrics_are_shared_and_parse,
+    synthetic_monitor_alerts_once,
+    log_lines_carry_the_fields,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

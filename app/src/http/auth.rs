@@ -48,7 +48,15 @@ pub enum Via {
     DevBridge,
     /// `Authorization: Bearer $CRON_SECRET`.
     Cron,
+    /// A synthetic monitor's in-process request ([`Synthetic`]).
+    Synthetic,
 }
+
+/// Marks an in-process request made by a synthetic monitor. It is a request extension, which
+/// no client can set (only headers cross the wire); its caller is the admin
+/// `synthetic@phase1.internal`, so monitors never count as canary traffic.
+#[derive(Debug, Clone, Copy)]
+pub struct Synthetic;
 
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +72,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// The caller of a synthetic monitor's requests.
+    pub fn synthetic() -> Session {
+        Session::fixed("synthetic@phase1.internal", Via::Synthetic)
+    }
+
     fn fixed(email: &str, via: Via) -> Session {
         Session {
             email: email.into(),

@@ -37,7 +37,8 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
         req.extensions_mut().insert(ClientIp(ip));
     }
     let path = req.uri().path().to_string();
-    if !path.starts_with("/api/") || has_ops_token(&state, req.headers(), ip) {
+    let synthetic = req.extensions().get::<super::auth::Synthetic>().is_some();
+    if !path.starts_with("/api/") || synthetic || has_ops_token(&state, req.headers(), ip) {
         return next.run(req).await;
     }
     let route = super::route_for(req.method().as_str(), &path);
@@ -90,6 +91,12 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
             res
         }
         RateDecision::Limited { reset_at, blocked } => {
+            let mut counted = crate::service::metrics::Samples::new();
+            counted.count("rate_limit_hits_total", &[("class", class.as_str())], 1.0);
+            if blocked {
+                counted.count("security_blocks_total", &[], 1.0);
+            }
+            crate::service::metrics::add_or_log(&state, &counted).await;
             if blocked {
                 let origin = Origin::http(route_name, ip);
                 let until = now + limits.block_ms;

@@ -48,9 +48,18 @@ pub struct RouteSpec {
     /// The rate-limit class it is counted in.
     #[serde(rename = "rate_class")]
     pub class: RateClass,
+    /// The handler checks the body's keys before it authorises (the flag writes).
+    #[serde(skip)]
+    pub keys_first: bool,
 }
 
 impl RouteSpec {
+    /// The same route, authorised by its handler once the body's keys are checked.
+    const fn keys_first(mut self) -> RouteSpec {
+        self.keys_first = true;
+        self
+    }
+
     /// The same route counted in `class`.
     const fn limited(mut self, class: RateClass) -> RouteSpec {
         self.class = class;
@@ -76,6 +85,7 @@ const fn spec(
         ok,
         body,
         class: RateClass::Api,
+        keys_first: false,
     }
 }
 
@@ -86,7 +96,10 @@ const EXPORT: &[&str] = &["phase1_core", "docs_exports"];
 /// The route table: every route the app serves, with its handler.
 pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     use axum::routing::{delete, get, post};
-    use routes::{admin, auth, internal, permutations, projects, public, results, rules, runs};
+    use routes::{
+        admin, auth, canary, flags, internal, ops, permutations, projects, public, results, rules,
+        runs,
+    };
     use AuthLevel::*;
     vec![
         (
@@ -517,6 +530,315 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             spec(
+                "GET",
+                "/api/phase1/canary/status",
+                Public,
+                &[],
+                200,
+                None,
+                "Canary phase, percentage, since, last decision (ETag)",
+            ),
+            get(canary::status),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/flags",
+                Ops,
+                &[],
+                200,
+                None,
+                "The flag set and its version (ETag)",
+            ),
+            get(flags::get),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/flags",
+                Ops,
+                &[],
+                200,
+                Some("FlagsBody"),
+                "Change flags (If-Match; keys checked first)",
+            )
+            .limited(RateClass::Flags)
+            .keys_first(),
+            post(flags::update),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/admin/flags/update",
+                Ops,
+                &[],
+                200,
+                Some("FlagsBody"),
+                "Change flags (If-Match; keys checked first)",
+            )
+            .limited(RateClass::Flags)
+            .keys_first(),
+            post(flags::update),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/admin/flags/rollback",
+                Ops,
+                &[],
+                200,
+                Some("RollbackBody"),
+                "Every Phase-1 flag off, canary to 0 %",
+            )
+            .limited(RateClass::Flags),
+            post(canary::rollback),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/rollback",
+                Ops,
+                &[],
+                200,
+                Some("RollbackBody"),
+                "Every Phase-1 flag off, canary to 0 %",
+            )
+            .limited(RateClass::Flags),
+            post(canary::rollback),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/flags/evaluate",
+                Ops,
+                &[],
+                200,
+                None,
+                "Every flag as it evaluates for ?email&role&ip, with the reason",
+            ),
+            get(flags::evaluate),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/flags/audit",
+                Ops,
+                &[],
+                200,
+                None,
+                "Audit rows, newest first",
+            ),
+            get(flags::audit),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/admin/allowlist/update",
+                Ops,
+                &[],
+                200,
+                Some("AllowlistBody"),
+                "Set the allowlist and rollout of the canary's flags (If-Match)",
+            )
+            .limited(RateClass::Flags),
+            post(flags::allowlist),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/canary/update",
+                Ops,
+                &[],
+                200,
+                Some("CanaryUpdateBody"),
+                "Enter a canary phase (If-Match: the canary's version)",
+            )
+            .limited(RateClass::Flags),
+            post(canary::update),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/canary/evaluate",
+                Ops,
+                &[],
+                200,
+                None,
+                "Judge the canary on live metrics; roll back on a crossed threshold",
+            ),
+            post(canary::evaluate),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/canary/tick",
+                Cron,
+                &[],
+                200,
+                None,
+                "The cron twin of canary/evaluate",
+            ),
+            get(canary::evaluate),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/canary/tick",
+                Cron,
+                &[],
+                200,
+                None,
+                "The cron twin of canary/evaluate",
+            ),
+            post(canary::evaluate),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/admin/rollout/plan",
+                Ops,
+                &[],
+                200,
+                Some("RolloutBody"),
+                "The phases to a target, with their criteria",
+            ),
+            post(canary::plan),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/admin/rollout/execute",
+                Ops,
+                &[],
+                200,
+                Some("RolloutBody"),
+                "Enter the next phase toward a target when GO (If-Match)",
+            )
+            .limited(RateClass::Flags),
+            post(canary::execute),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/status/full",
+                Ops,
+                &[],
+                200,
+                None,
+                "Canary, flags version, metrics, go/no-go, stores",
+            ),
+            get(canary::full),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/metrics",
+                Ops,
+                &[],
+                200,
+                None,
+                "Prometheus text exposition of every counter and histogram",
+            ),
+            get(ops::prometheus),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/metrics/summary",
+                Ops,
+                &[],
+                200,
+                None,
+                "Dashboard tiles: throughput, performance, errors, pruning, memory",
+            ),
+            get(ops::summary),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/admin/metrics/slow-queries",
+                Ops,
+                &[],
+                200,
+                None,
+                "Store calls over PHASE1_SLOW_MS",
+            ),
+            get(ops::slow_queries),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/admin/metrics/cache",
+                Ops,
+                &[],
+                200,
+                None,
+                "Result-cache hits, misses and hit rate",
+            ),
+            get(ops::cache),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/admin/synthetic/start",
+                Ops,
+                &[],
+                200,
+                Some("SyntheticBody"),
+                "Configure the synthetic monitor",
+            ),
+            post(ops::synthetic_start),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/synthetic/run",
+                Cron,
+                &[],
+                200,
+                None,
+                "Run the synthetic monitor (cron)",
+            ),
+            get(ops::synthetic_run),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/synthetic/run",
+                Cron,
+                &[],
+                200,
+                None,
+                "Run the synthetic monitor (cron)",
+            ),
+            post(ops::synthetic_run),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/admin/synthetic/status",
+                Ops,
+                &[],
+                200,
+                None,
+                "Synthetic results and alerts",
+            ),
+            get(ops::synthetic_status),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/logs/errors",
+                Ops,
+                &[],
+                200,
+                None,
+                "Recent error events (?last=N)",
+            ),
+            get(ops::errors),
+        ),
+        (
+            spec(
                 "POST",
                 "/api/phase1/internal/shard",
                 Internal,
@@ -570,23 +892,46 @@ pub fn route_for(method: &str, path: &str) -> Option<&'static RouteSpec> {
 
 /// The authorization and flag check of one route.
 async fn guard(
-    State((state, level, flags)): State<(AppState, AuthLevel, &'static [&'static str])>,
+    State((state, level, flags, keys_first)): State<(
+        AppState,
+        AuthLevel,
+        &'static [&'static str],
+        bool,
+    )>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let ip = req.extensions().get::<client_ip::ClientIp>().map(|c| c.0);
+    let synthetic = req.extensions().get::<auth::Synthetic>().is_some();
+    if keys_first && !synthetic {
+        return next.run(req).await;
+    }
     let session = match authorize(&state, level, req.headers(), ip).await {
+        _ if synthetic && level != AuthLevel::Public => Some(auth::Session::synthetic()),
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
+    let mut logged = Logged {
+        user: session
+            .as_ref()
+            .map(|s| crate::logging::user_hash(&s.email)),
+        admin: session.as_ref().is_some_and(auth::Session::is_admin),
+        flag_version: None,
+    };
     if !flags.is_empty() || level == AuthLevel::Session {
+        let caller = crate::flags::Caller {
+            email: session.as_ref().map(|s| s.email.clone()),
+            admin: logged.admin,
+            ip,
+        };
         let evaluated =
-            match crate::service::flags::Evaluated::load(state.stores.doc.as_ref()).await {
+            match crate::service::flags::Evaluated::load(state.stores.doc.as_ref(), caller).await {
                 Ok(f) => f,
                 Err(e) => return ApiError::from(e).into_response(),
             };
-        if let Some(off) = flags.iter().find(|f| !evaluated.on(f, session.as_ref())) {
-            return ApiError::new(
+        logged.flag_version = Some(evaluated.version());
+        if let Some(off) = flags.iter().find(|f| !evaluated.on(f)) {
+            let mut res = ApiError::new(
                 StatusCode::FORBIDDEN,
                 "FEATURE_DISABLED",
                 "Feature disabled",
@@ -594,33 +939,38 @@ async fn guard(
             )
             .field("flag", *off)
             .into_response();
+            res.extensions_mut().insert(logged);
+            return res;
         }
-        req.extensions_mut()
-            .insert(evaluated.options(session.as_ref()));
+        req.extensions_mut().insert(evaluated.options());
+        req.extensions_mut().insert(evaluated);
     }
-    let user = session
-        .as_ref()
-        .map(|s| LoggedUser(crate::logging::user_hash(&s.email)));
     if let Some(s) = session {
         req.extensions_mut().insert(s);
     }
     let mut res = next.run(req).await;
-    if let Some(u) = user {
-        res.extensions_mut().insert(u);
-    }
+    res.extensions_mut().insert(logged);
     res
 }
 
-/// The caller of a request as its log line shows them (a hash), passed from the route's
-/// guard to the envelope on the response.
+/// What the envelope's log line and metrics need to know of the caller, passed from the
+/// route's guard on the response: the user as a hash, whether an admin (admin traffic is
+/// not canary traffic), the flag version the request was served under.
 #[derive(Debug, Clone)]
-struct LoggedUser(String);
+struct Logged {
+    user: Option<String>,
+    admin: bool,
+    flag_version: Option<u64>,
+}
 
 /// Builds the router over `state`.
 pub fn router(state: AppState) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for (spec, handler) in table() {
-        let layer = middleware::from_fn_with_state((state.clone(), spec.auth, spec.flags), guard);
+        let layer = middleware::from_fn_with_state(
+            (state.clone(), spec.auth, spec.flags, spec.keys_first),
+            guard,
+        );
         let handler = handler.route_layer(layer);
         match by_path.iter_mut().find(|(p, _)| *p == spec.path) {
             Some((_, existing)) => {
@@ -728,7 +1078,8 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
     let id = sane_request_id(req.headers().get("x-request-id"))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let method = req.method().clone();
-    let route = route_for(method.as_str(), req.uri().path()).map_or("unmatched", |r| r.path);
+    let spec = route_for(method.as_str(), req.uri().path());
+    let route = spec.map_or("unmatched", |r| r.path);
     let log_method = method.clone();
     let started = std::time::Instant::now();
     let mut res = REQUEST_ID
@@ -766,17 +1117,44 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
             h.insert(name, v);
         }
     }
-    let user = res.extensions().get::<LoggedUser>().map(|u| u.0.as_str());
+    let logged = res.extensions().get::<Logged>().cloned();
+    let status = res.status().as_u16();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(
         target: "phase1::http",
         request_id = %id,
         method = %log_method,
         route,
-        status = res.status().as_u16(),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        user,
+        status,
+        duration_ms,
+        user = logged.as_ref().and_then(|l| l.user.as_deref()),
+        flag_version = logged.as_ref().and_then(|l| l.flag_version),
         "request"
     );
+    // Business traffic: a Phase-1 engine route (one that names a flag) served to a
+    // signed-in user who is not an admin — what the canary measures.
+    let business = spec.is_some_and(|s| !s.flags.is_empty())
+        && logged
+            .as_ref()
+            .is_some_and(|l| l.user.is_some() && !l.admin);
+    let samples = crate::service::metrics::request_samples(
+        route,
+        log_method.as_str(),
+        status,
+        duration_ms,
+        business,
+    );
+    let problem = res.extensions().get::<problem::ProblemSummary>().cloned();
+    crate::service::events::after_request(
+        &state,
+        &samples,
+        status,
+        &id,
+        route,
+        log_method.as_str(),
+        problem,
+    )
+    .await;
     res
 }
 

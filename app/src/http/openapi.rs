@@ -167,6 +167,73 @@ pub struct NewUserBody {
     password: String,
 }
 
+/// `{changes or updates: {flag: bool | {enabled, admin_only, rollout_percentage,
+/// allowlist: {emails, ips}}}}`, with If-Match.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct FlagsBody {
+    /// The changes by flag name.
+    changes: Option<Object>,
+    /// The same, under its other name.
+    updates: Option<Object>,
+}
+
+/// `{reason}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RollbackBody {
+    /// Why (recorded in the audit row).
+    reason: Option<String>,
+}
+
+/// `{allowlist: [emails], percentage, ips: [CIDRs], flags?}`, with If-Match.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AllowlistBody {
+    /// Emails always let in.
+    allowlist: Option<Vec<String>>,
+    /// The rollout percentage, 0..=100.
+    percentage: Option<u8>,
+    /// Networks always let in (IPv4 or IPv6 CIDRs).
+    ips: Option<Vec<String>>,
+    /// The flags to set (default: every flag the canary controls).
+    flags: Option<Vec<String>>,
+}
+
+/// `{phase or percentage, reason}`, with If-Match (the canary's version).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CanaryUpdateBody {
+    /// ADMIN_ONLY, CANARY_1, CANARY_25, FULL or ROLLED_BACK.
+    phase: Option<String>,
+    /// 0, 1, 25 or 100: the phase with that percentage.
+    percentage: Option<u8>,
+    /// Why.
+    reason: Option<String>,
+}
+
+/// `{target, admin_only}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RolloutBody {
+    /// The phase to reach (ADMIN_ONLY, CANARY_1, CANARY_25, FULL).
+    target: String,
+    /// Start a fresh rollout at ADMIN_ONLY rather than CANARY_1.
+    admin_only: Option<bool>,
+}
+
+/// `{interval, actions, alert_threshold: {error_rate, p95_ms}}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SyntheticBody {
+    /// Seconds (60..=86400) or a duration such as "5m".
+    interval: Option<Value>,
+    /// Any of validate, derived, cardinality, run (default all).
+    actions: Option<Vec<String>>,
+    /// Alert when a run's error rate or p95 (ms) is above these.
+    alert_threshold: Option<Object>,
+}
+
 /// Any JSON object.
 #[derive(ToSchema)]
 #[schema(value_type = Object)]
@@ -284,6 +351,12 @@ pub fn document() -> Value {
         .schema_from::<MfaBody>()
         .schema_from::<PasswordBody>()
         .schema_from::<NewUserBody>()
+        .schema_from::<FlagsBody>()
+        .schema_from::<RollbackBody>()
+        .schema_from::<AllowlistBody>()
+        .schema_from::<CanaryUpdateBody>()
+        .schema_from::<RolloutBody>()
+        .schema_from::<SyntheticBody>()
         .schema_from::<Object>()
         .build();
     let doc = OpenApiBuilder::new()

@@ -32,6 +32,8 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
     /// Extra headers (Retry-After, Allow, …).
     pub headers: Vec<(&'static str, String)>,
+    /// Extension members of the problem document (RFC 9457 §3.2), e.g. `invalid_keys`.
+    pub extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// The JSON body of a problem.
@@ -40,6 +42,8 @@ struct Body<'a> {
     #[serde(flatten)]
     problem: Problem,
     request_id: &'a str,
+    #[serde(flatten)]
+    extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -57,7 +61,16 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             headers: Vec::new(),
+            extensions: None,
         }
+    }
+
+    /// Adds an extension member to the problem document.
+    pub fn with_extension(mut self, name: &str, value: serde_json::Value) -> ApiError {
+        self.extensions
+            .get_or_insert_with(Default::default)
+            .insert(name.to_string(), value);
+        self
     }
 
     /// Adds a field problem.
@@ -123,6 +136,7 @@ impl From<InputError> for ApiError {
             detail: e.detail,
             errors: e.errors,
             headers: Vec::new(),
+            extensions: None,
         }
     }
 }
@@ -176,9 +190,23 @@ impl ApiError {
     }
 }
 
+/// The code and detail of an error response, carried on the response for the envelope's
+/// recent-errors list (the body is not read again).
+#[derive(Debug, Clone)]
+pub struct ProblemSummary {
+    /// The stable code.
+    pub code: &'static str,
+    /// The detail.
+    pub detail: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let request_id = current_request_id();
+        let summary = ProblemSummary {
+            code: self.code,
+            detail: self.detail.clone(),
+        };
         let problem = Problem::new(
             self.code,
             self.status.as_u16(),
@@ -189,6 +217,7 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&Body {
             problem,
             request_id: &request_id,
+            extensions: self.extensions.map(|b| *b).unwrap_or_default(),
         })
         .unwrap_or_default();
         let mut res = (self.status, body).into_response();
@@ -201,6 +230,7 @@ impl IntoResponse for ApiError {
                 res.headers_mut().insert(name, v);
             }
         }
+        res.extensions_mut().insert(summary);
         res
     }
 }

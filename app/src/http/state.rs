@@ -59,6 +59,9 @@ impl AppState {
     pub async fn new(config: Config, clock: SharedClock) -> Result<AppState, StoreError> {
         let stores = Stores::open(&config.stores, clock.clone()).await?;
         stores.doc.migrate().await?;
+        crate::service::flags::seed(stores.doc.as_ref()).await?;
+        crate::service::canary::seed(stores.doc.as_ref(), clock.now_ms()).await?;
+        crate::store::slow::set_threshold_ms(config.slow_ms);
         tokio::task::spawn_blocking(crate::auth::password::warm_up);
         Ok(AppState::with_stores(config, stores, clock))
     }

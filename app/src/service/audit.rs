@@ -43,7 +43,8 @@ impl Origin {
 pub struct Event<'a> {
     /// What happened: `login.success`, `login.failure`, `mfa.failure`, `refresh.reuse`,
     /// `ip.block`, `ip.unblock`, `user.create`, `user.disable`, `user.reset_mfa`,
-    /// `user.password`, `keys.rotate`.
+    /// `user.password`, `keys.rotate`, `flags.update`, `flags.allowlist`, `flags.rollback`,
+    /// `canary.update`, `canary.rollback`, `synthetic.start`, `synthetic.alert`.
     pub action: &'static str,
     /// Who did it (an email, `ops`, `cli`, `anonymous`).
     pub actor: &'a str,
@@ -53,6 +54,8 @@ pub struct Event<'a> {
     pub old: Value,
     /// State after, or the event's details.
     pub new: Value,
+    /// The versioned setting's version before and after, for changes to one.
+    pub versions: Option<(u64, u64)>,
 }
 
 impl<'a> Event<'a> {
@@ -64,12 +67,19 @@ impl<'a> Event<'a> {
             subject: None,
             old: Value::Null,
             new: Value::Null,
+            versions: None,
         }
     }
 
     /// Names whom it concerns.
     pub fn subject(mut self, subject: &'a str) -> Event<'a> {
         self.subject = Some(subject);
+        self
+    }
+
+    /// Names the versions before and after a change to a versioned setting.
+    pub fn versions(mut self, before: u64, after: u64) -> Event<'a> {
+        self.versions = Some((before, after));
         self
     }
 
@@ -81,8 +91,8 @@ impl<'a> Event<'a> {
     }
 }
 
-/// Writes the audit row and the log line.
-pub async fn record(state: &AppState, origin: &Origin, event: Event<'_>) {
+/// Writes the audit row and the log line; returns the row's id.
+pub async fn record(state: &AppState, origin: &Origin, event: Event<'_>) -> String {
     let request_id = current_request_id();
     let ip = origin.ip.map(|i| i.to_string());
     let mut new = event.new.clone();
@@ -105,8 +115,8 @@ pub async fn record(state: &AppState, origin: &Origin, event: Event<'_>) {
         request_id: request_id.clone(),
         old: event.old,
         new,
-        version_before: None,
-        version_after: None,
+        version_before: event.versions.map(|v| v.0),
+        version_after: event.versions.map(|v| v.1),
     };
     let written = state.stores.doc.append_audit(&row).await;
     let subject_hash = event
@@ -134,4 +144,5 @@ pub async fn record(state: &AppState, origin: &Origin, event: Event<'_>) {
             "audit row not written"
         );
     }
+    row.audit_id
 }

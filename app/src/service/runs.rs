@@ -242,9 +242,11 @@ async fn judge_local(
 }
 
 /// Executes a prepared run to its document. `progress(pct)` is awaited after every shard
-/// and returns false to stop (cancelled, lease lost).
+/// and returns false to stop (cancelled, lease lost). A finished run is logged (one JSON
+/// line with its provenance and counts) and counted in the metrics.
 pub async fn execute<F, Fut>(
     state: &AppState,
+    run_id: Option<&str>,
     p: &Prepared,
     plan: Plan,
     mut progress: F,
@@ -316,7 +318,35 @@ where
     } else {
         0.0
     });
+    finished(state, run_id, &doc, p.options.repo_rules).await;
     Ok(doc)
+}
+
+/// The log line and the metrics of a finished run.
+async fn finished(state: &AppState, run_id: Option<&str>, doc: &RunDocument, repo_rules: bool) {
+    let pv = &doc.provenance;
+    tracing::info!(
+        target: "phase1::run",
+        request_id = %crate::http::problem::current_request_id(),
+        run_id,
+        seed = pv.seed,
+        ruleset_version = %pv.ruleset.version,
+        ruleset_hash = %pv.ruleset.hash,
+        range_signature = %pv.range_signature,
+        shards = pv.shards,
+        commit_sha = %state.config.build.commit_sha,
+        evaluated = doc.stats.evaluated,
+        gate_a_pruned = doc.stats.gate_a_pruned,
+        gate_b_pruned = doc.stats.gate_b_pruned,
+        viable = doc.stats.viable,
+        duration_ms = doc.stats.duration_ms,
+        "run finished"
+    );
+    crate::service::metrics::add_or_log(
+        state,
+        &crate::service::metrics::run_samples(&doc.stats, repo_rules),
+    )
+    .await;
 }
 
 /// A finished run's document as the API stores and returns it: the engine's document with

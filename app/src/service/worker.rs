@@ -29,7 +29,7 @@ pub async fn process(state: &AppState, run: RunRecord) -> Result<(), StoreError>
         remote: true,
     };
     let lease = runs::lease_ms(state);
-    let outcome = runs::execute(state, &prepared, plan, |pct| {
+    let outcome = runs::execute(state, Some(&run.id), &prepared, plan, |pct| {
         let (id, worker, until) = (
             run.id.clone(),
             state.worker_id.clone(),

@@ -8,9 +8,14 @@
 //!
 //! Every operation is one redb transaction run on tokio's blocking pool, so multi-step
 //! operations (token rotation, rate limits, claims, finishing a run with its result) are
-//! atomic. Records and key-value entries are JSON. Expiry is decided by the injected clock:
-//! expired records are invisible on read, and a sweep deletes them at open and every ten
-//! minutes while the store is alive.
+//! atomic. Records and key-value entries are JSON; a list of recent entries
+//! ([`KvStore::push_recent`]) is one JSON array, newest first, in the `recent` table under
+//! the list's name. Expiry is decided by the injected clock: expired records are invisible
+//! on read, and a sweep deletes them at open and every ten minutes while the store is
+//! alive.
+//!
+//! Every operation reports its duration, under the trait method's name, to
+//! [`super::slow`].
 
 use super::doc::{DocStore, SchemaCheck};
 use super::error::StoreError;
@@ -41,8 +46,9 @@ const AUDIT: Table = TableDefinition::new("audit");
 const MONITORS: Table = TableDefinition::new("monitors");
 const MONITOR_RESULTS: Table = TableDefinition::new("monitor_results");
 const KV: Table = TableDefinition::new("kv");
+const RECENT: Table = TableDefinition::new("recent");
 
-const TABLES: [Table; 9] = [
+const TABLES: [Table; 10] = [
     PROJECTS,
     RUNS,
     RESULTS,
@@ -52,6 +58,7 @@ const TABLES: [Table; 9] = [
     MONITORS,
     MONITOR_RESULTS,
     KV,
+    RECENT,
 ];
 
 /// How often the background sweep deletes expired records.
@@ -302,8 +309,10 @@ impl Embedded {
             .map_err(unavailable)?
     }
 
+    /// Runs `f` in a read transaction under the operation timeout, as operation `op`.
     async fn read<T: Send + 'static>(
         &self,
+        op: &'static str,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let db = self.db.clone();
@@ -311,14 +320,16 @@ impl Embedded {
             let tx = db.begin_read().map_err(unavailable)?;
             f(&tx)
         });
-        super::error::with_timeout(STORE, self.op_timeout, async {
+        super::error::with_timeout(STORE, op, self.op_timeout, async {
             job.await.map_err(unavailable)?
         })
         .await
     }
 
+    /// Runs `f` in a write transaction under the operation timeout, as operation `op`.
     async fn write<T: Send + 'static>(
         &self,
+        op: &'static str,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let db = self.db.clone();
@@ -328,7 +339,7 @@ impl Embedded {
             tx.commit().map_err(unavailable)?;
             Ok(out)
         });
-        super::error::with_timeout(STORE, self.op_timeout, async {
+        super::error::with_timeout(STORE, op, self.op_timeout, async {
             job.await.map_err(unavailable)?
         })
         .await
@@ -391,6 +402,9 @@ fn sweep_db(
         removed += expired(KV, &tx, &|b| {
             serde_json::from_slice::<Entry>(b).is_ok_and(|e| e.until <= now)
         })?;
+        removed += expired(RECENT, &tx, &|b| {
+            serde_json::from_slice::<Entry>(b).is_ok_and(|e| e.until <= now)
+        })?;
     }
     tx.commit().map_err(unavailable)?;
     Ok(removed)
@@ -404,13 +418,15 @@ impl DocStore for Embedded {
 
     async fn ping(&self) -> Result<Duration, StoreError> {
         let start = Instant::now();
-        self.read(|tx| tx.get_json::<Value>(SETTINGS, "ping").map(|_| ()))
-            .await?;
+        self.read("ping", |tx| {
+            tx.get_json::<Value>(SETTINGS, "ping").map(|_| ())
+        })
+        .await?;
         Ok(start.elapsed())
     }
 
     async fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        self.write(|tx| {
+        self.write("migrate", |tx| {
             let existing: Vec<String> = tx
                 .list_tables()
                 .map_err(unavailable)?
@@ -433,7 +449,7 @@ impl DocStore for Embedded {
             self.retention_ms / 86_400_000,
             self.audit_retention_ms / 86_400_000,
         );
-        self.read(move |tx| {
+        self.read("check_schema", move |tx| {
             let existing: Vec<String> = tx
                 .list_tables()
                 .map_err(unavailable)?
@@ -479,7 +495,7 @@ impl DocStore for Embedded {
 
     async fn save_project(&self, project: &ProjectRecord) -> Result<(), StoreError> {
         let p = project.clone();
-        self.write(move |tx| {
+        self.write("save_project", move |tx| {
             if tx.get_json::<Value>(PROJECTS, &p.id)?.is_some() {
                 return Err(StoreError::Duplicate {
                     what: format!("project {}", p.id),
@@ -493,7 +509,9 @@ impl DocStore for Embedded {
     async fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>, StoreError> {
         let id = id.to_string();
         let now = self.clock.now_ms();
-        let p: Option<ProjectRecord> = self.read(move |tx| tx.get_json(PROJECTS, &id)).await?;
+        let p: Option<ProjectRecord> = self
+            .read("get_project", move |tx| tx.get_json(PROJECTS, &id))
+            .await?;
         Ok(p.filter(|p| self.fresh(p.created_at, now)))
     }
 
@@ -503,7 +521,9 @@ impl DocStore for Embedded {
         pg: Page,
     ) -> Result<Vec<ProjectRecord>, StoreError> {
         let now = self.clock.now_ms();
-        let mut rows: Vec<ProjectRecord> = self.read(|tx| tx.all_json(PROJECTS)).await?;
+        let mut rows: Vec<ProjectRecord> = self
+            .read("list_projects", |tx| tx.all_json(PROJECTS))
+            .await?;
         rows.retain(|p| self.fresh(p.created_at, now) && owner.is_none_or(|o| p.owner == o));
         rows.sort_by(|a, b| {
             b.created_at
@@ -517,7 +537,7 @@ impl DocStore for Embedded {
         let id = id.to_string();
         let now = self.clock.now_ms();
         let retention = self.retention_ms;
-        self.write(move |tx| {
+        self.write("delete_project", move |tx| {
             let found: Option<ProjectRecord> = tx.get_json(PROJECTS, &id)?;
             remove(tx, PROJECTS, &id)?;
             Ok(found.is_some_and(|p| p.created_at + retention > now))
@@ -527,7 +547,7 @@ impl DocStore for Embedded {
 
     async fn create_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let r = run.clone();
-        self.write(move |tx| {
+        self.write("create_run", move |tx| {
             if tx.get_json::<Value>(RUNS, &r.id)?.is_some() {
                 return Err(StoreError::Duplicate {
                     what: format!("run {}", r.id),
@@ -541,13 +561,15 @@ impl DocStore for Embedded {
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
         let id = id.to_string();
         let now = self.clock.now_ms();
-        let r: Option<RunRecord> = self.read(move |tx| tx.get_json(RUNS, &id)).await?;
+        let r: Option<RunRecord> = self
+            .read("get_run", move |tx| tx.get_json(RUNS, &id))
+            .await?;
         Ok(r.filter(|r| self.fresh(r.created_at, now)))
     }
 
     async fn list_runs(&self, owner: Option<&str>, pg: Page) -> Result<Vec<RunRecord>, StoreError> {
         let now = self.clock.now_ms();
-        let mut rows: Vec<RunRecord> = self.read(|tx| tx.all_json(RUNS)).await?;
+        let mut rows: Vec<RunRecord> = self.read("list_runs", |tx| tx.all_json(RUNS)).await?;
         rows.retain(|r| self.fresh(r.created_at, now) && owner.is_none_or(|o| r.owner == o));
         rows.sort_by(|a, b| {
             b.created_at
@@ -566,7 +588,7 @@ impl DocStore for Embedded {
     ) -> Result<Option<RunRecord>, StoreError> {
         let worker = worker.to_string();
         let retention = self.retention_ms;
-        self.write(move |tx| {
+        self.write("claim_run", move |tx| {
             let mut runs: Vec<RunRecord> = tx.all_json(RUNS)?;
             runs.retain(|r| {
                 r.created_at + retention > now
@@ -600,7 +622,7 @@ impl DocStore for Embedded {
         lease_until: Millis,
     ) -> Result<bool, StoreError> {
         let (id, worker) = (id.to_string(), worker.to_string());
-        self.write(move |tx| {
+        self.write("update_progress", move |tx| {
             let Some(mut run) = tx.get_json::<RunRecord>(RUNS, &id)? else {
                 return Ok(false);
             };
@@ -623,7 +645,7 @@ impl DocStore for Embedded {
         finished_at: Millis,
     ) -> Result<bool, StoreError> {
         let (id, worker, result) = (id.to_string(), worker.map(str::to_string), result.clone());
-        self.write(move |tx| {
+        self.write("finish_run", move |tx| {
             let Some(mut run) = tx.get_json::<RunRecord>(RUNS, &id)? else {
                 return Ok(false);
             };
@@ -659,7 +681,7 @@ impl DocStore for Embedded {
         finished_at: Millis,
     ) -> Result<bool, StoreError> {
         let (id, error) = (id.to_string(), error.clone());
-        self.write(move |tx| {
+        self.write("fail_run", move |tx| {
             let Some(mut run) = tx.get_json::<RunRecord>(RUNS, &id)? else {
                 return Ok(false);
             };
@@ -683,7 +705,7 @@ impl DocStore for Embedded {
         error: &Value,
     ) -> Result<u64, StoreError> {
         let error = error.clone();
-        self.write(move |tx| {
+        self.write("fail_abandoned_runs", move |tx| {
             let runs: Vec<RunRecord> = tx.all_json(RUNS)?;
             let mut failed = 0;
             for mut run in runs {
@@ -706,7 +728,7 @@ impl DocStore for Embedded {
 
     async fn cancel_run(&self, id: &str, at: Millis) -> Result<bool, StoreError> {
         let id = id.to_string();
-        self.write(move |tx| {
+        self.write("cancel_run", move |tx| {
             let Some(mut run) = tx.get_json::<RunRecord>(RUNS, &id)? else {
                 return Ok(false);
             };
@@ -724,7 +746,7 @@ impl DocStore for Embedded {
 
     async fn delete_run(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_string();
-        self.write(move |tx| {
+        self.write("delete_run", move |tx| {
             remove(tx, RESULTS, &id)?;
             remove(tx, RUNS, &id)
         })
@@ -735,7 +757,7 @@ impl DocStore for Embedded {
         let id = run_id.to_string();
         let now = self.clock.now_ms();
         let retention = self.retention_ms;
-        self.read(move |tx| {
+        self.read("get_result", move |tx| {
             let run: Option<RunRecord> = tx.get_json(RUNS, &id)?;
             if !run.is_some_and(|r| r.status == RunStatus::Done && r.created_at + retention > now) {
                 return Ok(None);
@@ -749,7 +771,7 @@ impl DocStore for Embedded {
 
     async fn find_cached_run(&self, cache_key: &str) -> Result<Option<RunRecord>, StoreError> {
         let now = self.clock.now_ms();
-        let runs: Vec<RunRecord> = self.read(|tx| tx.all_json(RUNS)).await?;
+        let runs: Vec<RunRecord> = self.read("find_cached_run", |tx| tx.all_json(RUNS)).await?;
         Ok(runs
             .into_iter()
             .filter(|r| {
@@ -766,7 +788,7 @@ impl DocStore for Embedded {
 
     async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         let u = user.clone();
-        self.write(move |tx| {
+        self.write("create_user", move |tx| {
             if tx.get_json::<Value>(USERS, &u.email)?.is_some() {
                 return Err(StoreError::Duplicate {
                     what: format!("user {}", u.email),
@@ -779,11 +801,12 @@ impl DocStore for Embedded {
 
     async fn get_user(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let email = email.to_string();
-        self.read(move |tx| tx.get_json(USERS, &email)).await
+        self.read("get_user", move |tx| tx.get_json(USERS, &email))
+            .await
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let mut users: Vec<UserRecord> = self.read(|tx| tx.all_json(USERS)).await?;
+        let mut users: Vec<UserRecord> = self.read("list_users", |tx| tx.all_json(USERS)).await?;
         users.sort_by(|a, b| a.email.cmp(&b.email));
         Ok(users)
     }
@@ -794,7 +817,7 @@ impl DocStore for Embedded {
         expected: u64,
     ) -> Result<(), StoreError> {
         let mut u = user.clone();
-        self.write(move |tx| {
+        self.write("update_user_if_version", move |tx| {
             let found = tx
                 .get_json::<UserRecord>(USERS, &u.email)?
                 .map(|s| s.version);
@@ -812,7 +835,8 @@ impl DocStore for Embedded {
 
     async fn get_versioned(&self, key: &str) -> Result<Option<Versioned<Value>>, StoreError> {
         let key = key.to_string();
-        self.read(move |tx| tx.get_json(SETTINGS, &key)).await
+        self.read("get_versioned", move |tx| tx.get_json(SETTINGS, &key))
+            .await
     }
 
     async fn put_versioned_if(
@@ -822,7 +846,7 @@ impl DocStore for Embedded {
         value: &Value,
     ) -> Result<u64, StoreError> {
         let (key, value) = (key.to_string(), value.clone());
-        self.write(move |tx| {
+        self.write("put_versioned_if", move |tx| {
             let found = tx
                 .get_json::<Versioned<Value>>(SETTINGS, &key)?
                 .map(|v| v.version);
@@ -838,12 +862,13 @@ impl DocStore for Embedded {
 
     async fn delete_versioned(&self, key: &str) -> Result<bool, StoreError> {
         let key = key.to_string();
-        self.write(move |tx| remove(tx, SETTINGS, &key)).await
+        self.write("delete_versioned", move |tx| remove(tx, SETTINGS, &key))
+            .await
     }
 
     async fn append_audit(&self, row: &AuditRow) -> Result<(), StoreError> {
         let r = row.clone();
-        self.write(move |tx| {
+        self.write("append_audit", move |tx| {
             if tx.get_json::<Value>(AUDIT, &r.audit_id)?.is_some() {
                 return Err(StoreError::Duplicate {
                     what: format!("audit row {}", r.audit_id),
@@ -856,7 +881,7 @@ impl DocStore for Embedded {
 
     async fn list_audit(&self, pg: Page) -> Result<Vec<AuditRow>, StoreError> {
         let now = self.clock.now_ms();
-        let mut rows: Vec<AuditRow> = self.read(|tx| tx.all_json(AUDIT)).await?;
+        let mut rows: Vec<AuditRow> = self.read("list_audit", |tx| tx.all_json(AUDIT)).await?;
         rows.retain(|r| r.when + self.audit_retention_ms > now);
         rows.sort_by(|a, b| {
             b.when
@@ -868,19 +893,22 @@ impl DocStore for Embedded {
 
     async fn save_monitor(&self, monitor: &MonitorConfig) -> Result<(), StoreError> {
         let m = monitor.clone();
-        self.write(move |tx| put_json(tx, MONITORS, &m.id, &m))
+        self.write("save_monitor", move |tx| put_json(tx, MONITORS, &m.id, &m))
             .await
     }
 
     async fn get_monitor(&self, id: &str) -> Result<Option<MonitorConfig>, StoreError> {
         let id = id.to_string();
-        self.read(move |tx| tx.get_json(MONITORS, &id)).await
+        self.read("get_monitor", move |tx| tx.get_json(MONITORS, &id))
+            .await
     }
 
     async fn record_monitor_result(&self, result: &MonitorResult) -> Result<(), StoreError> {
         let r = result.clone();
-        self.write(move |tx| put_json(tx, MONITOR_RESULTS, &r.id, &r))
-            .await
+        self.write("record_monitor_result", move |tx| {
+            put_json(tx, MONITOR_RESULTS, &r.id, &r)
+        })
+        .await
     }
 
     async fn list_monitor_results(
@@ -889,7 +917,9 @@ impl DocStore for Embedded {
         limit: u64,
     ) -> Result<Vec<MonitorResult>, StoreError> {
         let now = self.clock.now_ms();
-        let mut rows: Vec<MonitorResult> = self.read(|tx| tx.all_json(MONITOR_RESULTS)).await?;
+        let mut rows: Vec<MonitorResult> = self
+            .read("list_monitor_results", |tx| tx.all_json(MONITOR_RESULTS))
+            .await?;
         rows.retain(|r| r.monitor_id == monitor_id && self.fresh(r.at, now));
         rows.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
         Ok(page(rows, Page { offset: 0, limit }))
@@ -916,7 +946,7 @@ impl KvStore for Embedded {
         let (family, user, hash) = (family.to_string(), user.to_string(), token_hash.to_string());
         let now = self.clock.now_ms();
         let until = now + ms(ttl);
-        self.write(move |tx| {
+        self.write("create_refresh_family", move |tx| {
             kv_put(
                 tx,
                 &format!("rf:{family}"),
@@ -949,7 +979,7 @@ impl KvStore for Embedded {
         let (presented, next) = (presented_hash.to_string(), next_hash.to_string());
         let now = self.clock.now_ms();
         let until = now + ms(ttl);
-        self.write(move |tx| {
+        self.write("rotate_refresh", move |tx| {
             let Some(f) = kv_get(tx, &key, now)? else {
                 return Ok(Rotation::Unknown);
             };
@@ -976,7 +1006,7 @@ impl KvStore for Embedded {
     async fn revoke_family(&self, family: &str) -> Result<bool, StoreError> {
         let key = format!("rf:{family}");
         let now = self.clock.now_ms();
-        self.write(move |tx| {
+        self.write("revoke_family", move |tx| {
             let live = kv_get(tx, &key, now)?.is_some();
             remove(tx, KV, &key)?;
             Ok(live)
@@ -993,7 +1023,7 @@ impl KvStore for Embedded {
         let user = user.to_string();
         let now = self.clock.now_ms();
         let until = now + ms(ttl);
-        self.write(move |tx| {
+        self.write("revoke_user_sessions", move |tx| {
             let key = format!("uf:{user}");
             let families: Vec<String> = kv_get(tx, &key, now)?
                 .and_then(|v| serde_json::from_value(v).ok())
@@ -1016,29 +1046,35 @@ impl KvStore for Embedded {
     async fn sessions_revoked_at(&self, user: &str) -> Result<Option<Millis>, StoreError> {
         let key = format!("ur:{user}");
         let now = self.clock.now_ms();
-        self.write(move |tx| Ok(kv_get(tx, &key, now)?.and_then(|v| v.as_i64())))
-            .await
+        self.write("sessions_revoked_at", move |tx| {
+            Ok(kv_get(tx, &key, now)?.and_then(|v| v.as_i64()))
+        })
+        .await
     }
 
     async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError> {
         let key = format!("jti:{jti}");
         let until = self.clock.now_ms() + ms(ttl);
-        self.write(move |tx| kv_put(tx, &key, json!(true), until))
-            .await
+        self.write("revoke_token", move |tx| {
+            kv_put(tx, &key, json!(true), until)
+        })
+        .await
     }
 
     async fn is_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         let key = format!("jti:{jti}");
         let now = self.clock.now_ms();
-        self.write(move |tx| Ok(kv_get(tx, &key, now)?.is_some()))
-            .await
+        self.write("is_token_revoked", move |tx| {
+            Ok(kv_get(tx, &key, now)?.is_some())
+        })
+        .await
     }
 
     async fn use_once(&self, scope: &str, id: &str, ttl: Duration) -> Result<bool, StoreError> {
         let key = format!("once:{scope}:{id}");
         let now = self.clock.now_ms();
         let until = now + ms(ttl).max(1);
-        self.write(move |tx| {
+        self.write("use_once", move |tx| {
             if kv_get(tx, &key, now)?.is_some() {
                 return Ok(false);
             }
@@ -1052,7 +1088,7 @@ impl KvStore for Embedded {
         let key = format!("att:{scope}:{id}");
         let now = self.clock.now_ms();
         let ttl = ms(ttl).max(1);
-        self.write(move |tx| {
+        self.write("count_attempt", move |tx| {
             let live = tx.get_json::<Entry>(KV, &key)?.filter(|e| e.until > now);
             let (count, until) = match live {
                 Some(e) => (e.value.as_u64().unwrap_or(0) + 1, e.until),
@@ -1076,7 +1112,7 @@ impl KvStore for Embedded {
             class: "",
             ..check.clone()
         };
-        self.write(move |tx| {
+        self.write("rate_limit", move |tx| {
             let block_key = format!("blk:{ip}");
             if let Some(until) = kv_get(tx, &block_key, now)?.and_then(|v| v.as_i64()) {
                 if until > now {
@@ -1120,7 +1156,7 @@ impl KvStore for Embedded {
 
     async fn blocked_until(&self, ip: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
         let key = format!("blk:{ip}");
-        self.write(move |tx| {
+        self.write("blocked_until", move |tx| {
             Ok(kv_get(tx, &key, now)?
                 .and_then(|v| v.as_i64())
                 .filter(|&until| until > now))
@@ -1131,7 +1167,7 @@ impl KvStore for Embedded {
     async fn unblock(&self, ip: &str) -> Result<bool, StoreError> {
         let ip = ip.to_string();
         let now = self.clock.now_ms();
-        self.write(move |tx| {
+        self.write("unblock", move |tx| {
             let key = format!("blk:{ip}");
             let live = kv_get(tx, &key, now)?
                 .and_then(|v| v.as_i64())
@@ -1153,15 +1189,20 @@ impl KvStore for Embedded {
             samples.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         let now = self.clock.now_ms();
         let until = now + ms(ttl);
-        self.write(move |tx| {
+        self.write("add_metrics", move |tx| {
             let key = format!("m:{minute}");
             let live = tx.get_json::<Entry>(KV, &key)?.filter(|e| e.until > now);
             let keep = live.as_ref().map_or(until, |e| e.until.max(until));
             let mut sums: std::collections::BTreeMap<String, f64> = live
                 .and_then(|e| serde_json::from_value(e.value).ok())
                 .unwrap_or_default();
-            for (k, v) in samples {
-                *sums.entry(k).or_insert(0.0) += v;
+            // NaN and infinities are not added: they would poison the value for good.
+            for (k, v) in samples.into_iter().filter(|(_, v)| v.is_finite()) {
+                if k.starts_with("max:") {
+                    sums.entry(k).and_modify(|m| *m = m.max(v)).or_insert(v);
+                } else {
+                    *sums.entry(k).or_insert(0.0) += v;
+                }
             }
             kv_put(tx, &key, json!(sums), keep)
         })
@@ -1170,7 +1211,7 @@ impl KvStore for Embedded {
 
     async fn read_metrics(&self, from: i64, to: i64) -> Result<MetricBuckets, StoreError> {
         let now = self.clock.now_ms();
-        self.read(move |tx| {
+        self.read("read_metrics", move |tx| {
             let t = match tx.open_table(KV) {
                 Ok(t) => t,
                 Err(redb::TableError::TableDoesNotExist(_)) => return Ok(MetricBuckets::new()),
@@ -1204,14 +1245,76 @@ impl KvStore for Embedded {
     }
 
     async fn set_canary_window(&self, since: Millis) -> Result<(), StoreError> {
-        self.write(move |tx| kv_put(tx, "canary:window", json!(since), Millis::MAX))
-            .await
+        self.write("set_canary_window", move |tx| {
+            kv_put(tx, "canary:window", json!(since), Millis::MAX)
+        })
+        .await
     }
 
     async fn canary_window(&self) -> Result<Option<Millis>, StoreError> {
         let now = self.clock.now_ms();
-        self.write(move |tx| Ok(kv_get(tx, "canary:window", now)?.and_then(|v| v.as_i64())))
-            .await
+        self.write("canary_window", move |tx| {
+            Ok(kv_get(tx, "canary:window", now)?.and_then(|v| v.as_i64()))
+        })
+        .await
+    }
+
+    async fn push_recent(
+        &self,
+        name: &str,
+        entry: &Value,
+        keep: u64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let (name, entry) = (name.to_string(), entry.clone());
+        let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+        let now = self.clock.now_ms();
+        let until = now.saturating_add(ms(ttl));
+        self.write("push_recent", move |tx| {
+            if keep == 0 {
+                remove(tx, RECENT, &name)?;
+                return Ok(());
+            }
+            let mut entries: Vec<Value> = match tx
+                .get_json::<Entry>(RECENT, &name)?
+                .filter(|e| e.until > now)
+            {
+                Some(e) => serde_json::from_value(e.value)
+                    .map_err(|e| StoreError::corrupt(STORE, format!("recent {name}: {e}")))?,
+                None => Vec::new(),
+            };
+            entries.insert(0, entry);
+            entries.truncate(keep);
+            put_json(
+                tx,
+                RECENT,
+                &name,
+                &Entry {
+                    until,
+                    value: Value::Array(entries),
+                },
+            )
+        })
+        .await
+    }
+
+    async fn recent(&self, name: &str, n: u64) -> Result<Vec<Value>, StoreError> {
+        let name = name.to_string();
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        let now = self.clock.now_ms();
+        self.read("recent", move |tx| {
+            let Some(e) = tx
+                .get_json::<Entry>(RECENT, &name)?
+                .filter(|e| e.until > now)
+            else {
+                return Ok(Vec::new());
+            };
+            let mut entries: Vec<Value> = serde_json::from_value(e.value)
+                .map_err(|e| StoreError::corrupt(STORE, format!("recent {name}: {e}")))?;
+            entries.truncate(n);
+            Ok(entries)
+        })
+        .await
     }
 
     async fn claim_idempotency(
@@ -1224,7 +1327,7 @@ impl KvStore for Embedded {
         let value = value.to_string();
         let now = self.clock.now_ms();
         let until = now + ms(ttl).max(1);
-        self.write(move |tx| {
+        self.write("claim_idempotency", move |tx| {
             if let Some(v) = kv_get(tx, &key, now)? {
                 return Ok(Some(v.as_str().unwrap_or_default().to_string()));
             }
@@ -1232,5 +1335,262 @@ impl KvStore for Embedded {
             Ok(None)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::slow::seen;
+    use std::collections::BTreeMap;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    /// A fresh store in a temporary directory, on a manual clock.
+    async fn store() -> (Arc<Embedded>, Arc<ManualClock>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = ManualClock::new(1_793_491_200_000);
+        let shared: SharedClock = clock.clone();
+        let s = Embedded::open_at(
+            &dir.path().join("phase1.redb"),
+            &StoreSettings::default(),
+            shared,
+        )
+        .await
+        .expect("open");
+        (Arc::new(s), clock, dir)
+    }
+
+    #[tokio::test]
+    async fn a_max_series_keeps_the_largest_value_and_the_others_sum() {
+        let (s, clock, _dir) = store().await;
+        for v in [3.0, 7.0, 5.0] {
+            s.add_metrics(100, &[("max:mem", v), ("req", v)], MIN)
+                .await
+                .unwrap();
+        }
+        s.add_metrics(
+            100,
+            &[
+                ("max:mem", f64::NAN),
+                ("max:mem", f64::INFINITY),
+                ("req", f64::NAN),
+                ("max:neg", -4.5),
+                ("max:neg", -2.25),
+                ("max:neg", -9.0),
+                ("max", 1.0),
+                ("max", 1.0),
+                ("a:max:b", 2.0),
+                ("a:max:b", 2.0),
+            ],
+            MIN,
+        )
+        .await
+        .unwrap();
+        s.add_metrics(101, &[("max:mem", 1.0)], MIN).await.unwrap();
+        let m = s.read_metrics(100, 101).await.unwrap();
+        assert_eq!(m[&100]["max:mem"], 7.0);
+        assert_eq!(m[&100]["req"], 15.0, "NaN is not added");
+        assert_eq!(
+            m[&100]["max:neg"], -2.25,
+            "the first value, not 0, is the start"
+        );
+        assert_eq!(m[&100]["max"], 2.0, "only the `max:` prefix keeps maxima");
+        assert_eq!(m[&100]["a:max:b"], 4.0);
+        assert_eq!(m[&101]["max:mem"], 1.0);
+
+        // An expired bucket starts again: a lower maximum than before.
+        clock.advance(60_000);
+        s.add_metrics(100, &[("max:mem", 2.0)], MIN).await.unwrap();
+        assert_eq!(
+            s.read_metrics(100, 100).await.unwrap()[&100],
+            BTreeMap::from([("max:mem".to_string(), 2.0)])
+        );
+    }
+
+    #[tokio::test]
+    async fn recent_lists_keep_the_newest_entries_and_expire_by_the_clock() {
+        let (s, clock, _dir) = store().await;
+        assert!(s.recent("events", 10).await.unwrap().is_empty());
+        for i in 0..5 {
+            s.push_recent("events", &json!({ "i": i }), 3, MIN)
+                .await
+                .unwrap();
+        }
+        let newest = |from: i64, n: i64| -> Vec<Value> {
+            (0..n).map(|k| json!({ "i": from - k })).collect()
+        };
+        assert_eq!(s.recent("events", 10).await.unwrap(), newest(4, 3));
+        assert_eq!(s.recent("events", 2).await.unwrap(), newest(4, 2));
+        assert!(s.recent("events", 0).await.unwrap().is_empty());
+        assert!(s.recent("other", 10).await.unwrap().is_empty());
+
+        // Any JSON value round-trips.
+        let odd = json!(["a", 1.5, null, { "n": [true] }, 9_007_199_254_740_993_u64, "ünï"]);
+        s.push_recent("odd", &odd, 10, MIN).await.unwrap();
+        s.push_recent("odd", &json!("plain"), 10, MIN)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.recent("odd", u64::MAX).await.unwrap(),
+            vec![json!("plain"), odd]
+        );
+
+        // A push extends the list's life to `ttl` after it; expiry is by the clock.
+        clock.advance(50_000);
+        s.push_recent("events", &json!({ "i": 5 }), 3, MIN)
+            .await
+            .unwrap();
+        clock.advance(50_000);
+        assert_eq!(s.recent("events", 10).await.unwrap(), newest(5, 3));
+        assert!(s.recent("odd", 10).await.unwrap().is_empty());
+        clock.advance(10_000);
+        assert!(s.recent("events", 10).await.unwrap().is_empty());
+
+        // A push after expiry starts a new list; a smaller `keep` trims, 0 keeps nothing.
+        s.push_recent("events", &json!({ "i": 6 }), 3, MIN)
+            .await
+            .unwrap();
+        assert_eq!(s.recent("events", 10).await.unwrap(), newest(6, 1));
+        s.push_recent("events", &json!({ "i": 7 }), 3, MIN)
+            .await
+            .unwrap();
+        s.push_recent("events", &json!({ "i": 8 }), 1, MIN)
+            .await
+            .unwrap();
+        assert_eq!(s.recent("events", 10).await.unwrap(), newest(8, 1));
+        s.push_recent("events", &json!({ "i": 9 }), 0, MIN)
+            .await
+            .unwrap();
+        assert!(s.recent("events", 10).await.unwrap().is_empty());
+        s.push_recent("events", &json!({ "i": 10 }), u64::MAX, Duration::MAX)
+            .await
+            .unwrap();
+        assert_eq!(s.recent("events", 10).await.unwrap(), newest(10, 1));
+
+        // The last push's TTL counts, even when shorter.
+        s.push_recent("short", &json!(1), 5, MIN).await.unwrap();
+        s.push_recent("short", &json!(2), 5, Duration::from_secs(1))
+            .await
+            .unwrap();
+        clock.advance(1_000);
+        assert!(s.recent("short", 5).await.unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_pushes_keep_exactly_the_newest() {
+        let (s, _clock, _dir) = store().await;
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.push_recent("busy", &json!(i), 20, MIN).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let got = s.recent("busy", 1_000).await.unwrap();
+        assert_eq!(got.len(), 20);
+        let mut ids: Vec<u64> = got.iter().map(|v| v.as_u64().unwrap()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 20);
+    }
+
+    #[tokio::test]
+    async fn recent_lists_live_in_their_own_table_survive_a_reopen_and_are_swept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("phase1.redb");
+        let clock = ManualClock::new(1_793_491_200_000);
+        let settings = StoreSettings::default();
+        let s = Embedded::open_at(&path, &settings, clock.clone())
+            .await
+            .unwrap();
+        let checks = DocStore::check_schema(&s).await.unwrap();
+        assert!(
+            checks
+                .iter()
+                .any(|c| c.collection == "recent" && c.name == "table" && c.ok),
+            "{checks:?}"
+        );
+        s.push_recent("a", &json!("x"), 5, MIN).await.unwrap();
+        s.push_recent("b", &json!("y"), 5, MIN * 2).await.unwrap();
+        drop(s);
+
+        let s = Embedded::open_at(&path, &settings, clock.clone())
+            .await
+            .unwrap();
+        assert_eq!(s.recent("a", 5).await.unwrap(), vec![json!("x")]);
+        clock.advance(60_000);
+        assert_eq!(s.sweep().await.unwrap(), 1);
+        assert!(s.recent("a", 5).await.unwrap().is_empty());
+        assert_eq!(s.recent("b", 5).await.unwrap(), vec![json!("y")]);
+    }
+
+    #[tokio::test]
+    async fn a_list_that_is_not_an_array_is_corrupt() {
+        let (s, _clock, _dir) = store().await;
+        s.write("test", |tx| {
+            put_json(
+                tx,
+                RECENT,
+                "bad",
+                &Entry {
+                    until: Millis::MAX,
+                    value: json!({"not": "a list"}),
+                },
+            )
+        })
+        .await
+        .unwrap();
+        let err = s.recent("bad", 5).await.unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        let err = s.push_recent("bad", &json!(1), 5, MIN).await.unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn every_operation_reports_its_name_as_a_possibly_slow_call() {
+        let (s, _clock, _dir) = store().await;
+        let _ = seen::take();
+        KvStore::ping(s.as_ref()).await.unwrap();
+        s.rate_limit(
+            &RateLimit {
+                ip: "192.0.2.1",
+                class: "api",
+                limit: 5,
+                window_ms: 60_000,
+                violations_to_block: 3,
+                violation_period_ms: 600_000,
+                block_ms: 86_400_000,
+            },
+            1_000,
+        )
+        .await
+        .unwrap();
+        s.add_metrics(1, &[("max:mem", 1.0)], MIN).await.unwrap();
+        s.read_metrics(1, 1).await.unwrap();
+        s.push_recent("r", &json!(1), 5, MIN).await.unwrap();
+        s.recent("r", 5).await.unwrap();
+        s.get_run("nope").await.unwrap();
+        s.migrate().await.unwrap();
+        s.check_schema().await.unwrap();
+        assert_eq!(
+            seen::names(),
+            [
+                "ping",
+                "rate_limit",
+                "add_metrics",
+                "read_metrics",
+                "push_recent",
+                "recent",
+                "get_run",
+                "migrate",
+                "check_schema",
+            ]
+            .map(|op| ("embedded", op))
+        );
     }
 }

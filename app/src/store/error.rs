@@ -66,17 +66,59 @@ impl StoreError {
 }
 
 /// Runs a store future under the operation timeout, turning a timeout into
-/// [`StoreError::Unavailable`].
+/// [`StoreError::Unavailable`], and reports the call's duration (timeout included) to
+/// [`super::slow`] under `op`, the operation's name (the trait method, e.g. "save_run").
 pub async fn with_timeout<T>(
     store: &'static str,
+    op: &'static str,
     timeout: std::time::Duration,
     fut: impl std::future::Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
-    match tokio::time::timeout(timeout, fut).await {
+    let start = std::time::Instant::now();
+    let out = match tokio::time::timeout(timeout, fut).await {
         Ok(r) => r,
         Err(_) => Err(StoreError::unavailable(
             store,
             format!("no answer within {} ms", timeout.as_millis()),
         )),
+    };
+    super::slow::note(store, op, start.elapsed());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::slow::seen;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn with_timeout_reports_the_call_under_its_name_timeout_included() {
+        let _ = seen::take();
+        let ok = with_timeout("redis", "ping", Duration::from_secs(5), async { Ok(7) }).await;
+        assert_eq!(ok, Ok(7));
+        let err = with_timeout("mongodb", "save_run", Duration::from_millis(30), async {
+            std::future::pending::<Result<(), StoreError>>().await
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.code(), "STORE_UNAVAILABLE");
+        assert!(err.to_string().contains("no answer within 30 ms"), "{err}");
+        let failed = with_timeout("embedded", "get_run", Duration::from_secs(5), async {
+            Err::<(), _>(StoreError::corrupt("embedded", "bad"))
+        })
+        .await;
+        assert!(matches!(failed, Err(StoreError::Corrupt { .. })));
+        let calls = seen::take();
+        let names: Vec<_> = calls.iter().map(|c| (c.store, c.op)).collect();
+        assert_eq!(
+            names,
+            [
+                ("redis", "ping"),
+                ("mongodb", "save_run"),
+                ("embedded", "get_run")
+            ]
+        );
+        assert!(calls[1].ms >= 30.0, "{calls:?}");
     }
 }

@@ -1,6 +1,7 @@
 //! The key-value store: sessions and refresh-token families, revoked token ids, single-use
 //! codes and attempt counters, rate-limit and IP-block state, per-minute metric buckets, the
-//! canary window, idempotency keys. Everything in it expires.
+//! canary window, idempotency keys, bounded lists of recent entries. Everything in it
+//! expires.
 //!
 //! Implemented by Redis ([`super::redis`], one Lua script per multi-step operation) and
 //! the embedded store ([`super::embedded`], one transaction per operation). Time-based
@@ -14,7 +15,8 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Per-minute metric sums: minute (epoch minutes) → series → value.
+/// Per-minute metric buckets: minute (epoch minutes) → series → value (the sum, or the
+/// maximum for a `max:` series).
 pub type MetricBuckets = BTreeMap<i64, BTreeMap<String, f64>>;
 
 /// The key-value store.
@@ -90,7 +92,9 @@ pub trait KvStore: Send + Sync {
     async fn unblock(&self, ip: &str) -> Result<bool, StoreError>;
 
     /// Adds samples to the bucket of `minute` (epoch minutes): each series' value is added
-    /// to its running sum. Atomic per call; buckets expire after `ttl`.
+    /// to its running sum, except that a series whose name starts with `max:` (a gauge, such
+    /// as `max:mem`) keeps the maximum of the values added instead. Values that are not
+    /// finite are ignored. Atomic per call; buckets expire after `ttl`.
     async fn add_metrics(
         &self,
         minute: i64,
@@ -106,6 +110,19 @@ pub trait KvStore: Send + Sync {
 
     /// When the current canary window began.
     async fn canary_window(&self) -> Result<Option<Millis>, StoreError>;
+
+    /// Prepends `entry` to the list `name`, keeping only the newest `keep` entries; the list
+    /// expires `ttl` after its last push. Atomic.
+    async fn push_recent(
+        &self,
+        name: &str,
+        entry: &serde_json::Value,
+        keep: u64,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    /// The newest `n` entries of the list `name`, newest first (empty when absent).
+    async fn recent(&self, name: &str, n: u64) -> Result<Vec<serde_json::Value>, StoreError>;
 
     /// Claims an idempotency key for `value` (a run id): None when this call claimed it,
     /// else the value stored by the call that did. Atomic (SET NX GET).

@@ -4,6 +4,9 @@
 //!
 //! [`Stores::open`] picks the backends from [`StoreSettings`]: MongoDB when `MONGODB_URI`
 //! is set, Redis when `REDIS_URL` is set, the embedded file otherwise (refused in prod).
+//!
+//! Every operation of every backend reports its duration to [`slow`], which keeps the calls
+//! over a threshold.
 
 pub mod doc;
 pub mod embedded;
@@ -12,10 +15,12 @@ pub mod kv;
 pub mod model;
 pub mod mongo;
 pub mod redis;
+/// Slow store calls: a bounded, process-wide record of the operations over a threshold.
+pub mod slow;
 
 pub use doc::DocStore;
 pub use error::StoreError;
-pub use kv::KvStore;
+pub use kv::{KvStore, MetricBuckets};
 
 use crate::clock::SharedClock;
 use std::path::PathBuf;

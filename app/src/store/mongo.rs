@@ -129,7 +129,7 @@ async fn shared_client(uri: &str, settings: &StoreSettings) -> Result<Client, St
         return Ok(client);
     }
     // Parsing resolves `mongodb+srv://` names, hence the timeout.
-    let mut options = with_timeout(STORE, settings.connect_timeout, async {
+    let mut options = with_timeout(STORE, "connect", settings.connect_timeout, async {
         ClientOptions::parse(uri)
             .await
             .map_err(|e| StoreError::unavailable(STORE, redact(&e.to_string(), uri)))
@@ -459,16 +459,20 @@ impl MongoStore {
 
     /// Drops the whole database (tests).
     pub async fn drop_database(&self) -> Result<(), StoreError> {
-        self.op(async { self.db.drop().await.map_err(driver_error) })
-            .await
+        self.op("drop_database", async {
+            self.db.drop().await.map_err(driver_error)
+        })
+        .await
     }
 
-    /// Runs `fut` under the operation timeout.
+    /// Runs `fut` under the operation timeout, reporting its duration as operation `op`
+    /// (the trait method, e.g. "save_run").
     async fn op<T>(
         &self,
+        op: &'static str,
         fut: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        with_timeout(STORE, self.op_timeout, fut).await
+        with_timeout(STORE, op, self.op_timeout, fut).await
     }
 
     fn retention_ms(&self) -> i64 {
@@ -531,19 +535,24 @@ impl MongoStore {
         ]
     }
 
-    /// The indexes of `collection` (none when it does not exist yet).
     /// Runs a database command under the operation timeout, keeping the driver's error for
-    /// callers that expect particular codes.
+    /// callers that expect particular codes; `op` names the operation it is part of.
     async fn command(
         &self,
+        op: &'static str,
         command: Document,
     ) -> Result<Result<Document, DriverError>, StoreError> {
-        self.op(async { Ok(self.db.run_command(command).await) })
+        self.op(op, async { Ok(self.db.run_command(command).await) })
             .await
     }
 
-    async fn list_indexes(&self, collection: &str) -> Result<Vec<ExistingIndex>, StoreError> {
-        let reply = match self.command(doc! { "listIndexes": collection }).await? {
+    /// The indexes of `collection` (none when it does not exist yet).
+    async fn list_indexes(
+        &self,
+        op: &'static str,
+        collection: &str,
+    ) -> Result<Vec<ExistingIndex>, StoreError> {
+        let reply = match self.command(op, doc! { "listIndexes": collection }).await? {
             Ok(reply) => reply,
             Err(e) if command_code(&e) == Some(NAMESPACE_NOT_FOUND) => return Ok(Vec::new()),
             Err(e) => return Err(driver_error(e)),
@@ -560,7 +569,7 @@ impl MongoStore {
         let mut cursor_id = int_field(cursor, "id").unwrap_or(0);
         while cursor_id != 0 {
             let more = self
-                .command(doc! { "getMore": cursor_id, "collection": collection })
+                .command(op, doc! { "getMore": cursor_id, "collection": collection })
                 .await?
                 .map_err(driver_error)?;
             let cursor = more.get_document("cursor").map_err(|_| bad_reply())?;
@@ -576,16 +585,24 @@ impl MongoStore {
         Ok(out)
     }
 
-    async fn create_index(&self, spec: &IndexSpec) -> Result<(), StoreError> {
-        self.command(doc! { "createIndexes": spec.collection, "indexes": [spec.model()] })
-            .await?
-            .map_err(driver_error)?;
+    async fn create_index(&self, op: &'static str, spec: &IndexSpec) -> Result<(), StoreError> {
+        self.command(
+            op,
+            doc! { "createIndexes": spec.collection, "indexes": [spec.model()] },
+        )
+        .await?
+        .map_err(driver_error)?;
         Ok(())
     }
 
-    async fn drop_index(&self, collection: &str, name: &str) -> Result<(), StoreError> {
+    async fn drop_index(
+        &self,
+        op: &'static str,
+        collection: &str,
+        name: &str,
+    ) -> Result<(), StoreError> {
         match self
-            .command(doc! { "dropIndexes": collection, "index": name })
+            .command(op, doc! { "dropIndexes": collection, "index": name })
             .await?
         {
             Ok(_) => Ok(()),
@@ -600,7 +617,7 @@ impl MongoStore {
         for spec in self.expected_indexes() {
             let coll = spec.collection;
             if !cache.contains_key(coll) {
-                let found = self.list_indexes(coll).await?;
+                let found = self.list_indexes("migrate", coll).await?;
                 cache.insert(coll, found);
             }
             let existing = cache.get(coll).map(Vec::as_slice).unwrap_or_default();
@@ -610,10 +627,10 @@ impl MongoStore {
                 IndexState::Missing => {
                     // An index of ours with other keys would block the name: replace it.
                     if existing.iter().any(|e| e.name == spec.name) {
-                        self.drop_index(coll, spec.name).await?;
+                        self.drop_index("migrate", coll, spec.name).await?;
                         changes.push(format!("{coll}: dropped index {} (other keys)", spec.name));
                     }
-                    self.create_index(&spec).await?;
+                    self.create_index("migrate", &spec).await?;
                     changes.push(match spec.expire_after_secs {
                         Some(secs) => format!(
                             "{coll}: created TTL index {} (expireAfterSeconds {secs})",
@@ -625,10 +642,13 @@ impl MongoStore {
                 }
                 IndexState::WrongTtl { found: had, want } => {
                     let name = found.as_ref().map_or(spec.name, |f| f.name.as_str());
-                    self.command(doc! {
-                        "collMod": coll,
-                        "index": { "name": name, "expireAfterSeconds": want },
-                    })
+                    self.command(
+                        "migrate",
+                        doc! {
+                            "collMod": coll,
+                            "index": { "name": name, "expireAfterSeconds": want },
+                        },
+                    )
                     .await?
                     .map_err(driver_error)?;
                     changes.push(format!(
@@ -638,9 +658,9 @@ impl MongoStore {
                 }
                 IndexState::Different => {
                     if let Some(f) = &found {
-                        self.drop_index(coll, &f.name).await?;
+                        self.drop_index("migrate", coll, &f.name).await?;
                     }
-                    self.create_index(&spec).await?;
+                    self.create_index("migrate", &spec).await?;
                     changes.push(format!(
                         "{coll}: recreated index {} (was {})",
                         spec.name,
@@ -660,7 +680,7 @@ impl MongoStore {
         let mut out = Vec::new();
         for spec in self.expected_indexes() {
             if !cache.contains_key(spec.collection) {
-                let found = self.list_indexes(spec.collection).await?;
+                let found = self.list_indexes("check_schema", spec.collection).await?;
                 cache.insert(spec.collection, found);
             }
             let existing = cache
@@ -842,7 +862,7 @@ impl DocStore for MongoStore {
     }
 
     async fn ping(&self) -> Result<Duration, StoreError> {
-        self.op(async {
+        self.op("ping", async {
             let start = Instant::now();
             self.db
                 .run_command(doc! { "ping": 1 })
@@ -864,19 +884,25 @@ impl DocStore for MongoStore {
     }
 
     async fn save_project(&self, project: &ProjectRecord) -> Result<(), StoreError> {
-        self.op(self.insert_expiring(
-            &self.projects,
-            project,
-            &project.id,
-            project.created_at,
-            "project",
-        ))
+        self.op(
+            "save_project",
+            self.insert_expiring(
+                &self.projects,
+                project,
+                &project.id,
+                project.created_at,
+                "project",
+            ),
+        )
         .await
     }
 
     async fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>, StoreError> {
-        self.op(self.get_alive(&self.projects, id, |p: &ProjectRecord| p.created_at))
-            .await
+        self.op(
+            "get_project",
+            self.get_alive(&self.projects, id, |p: &ProjectRecord| p.created_at),
+        )
+        .await
     }
 
     async fn list_projects(
@@ -884,11 +910,15 @@ impl DocStore for MongoStore {
         owner: Option<&str>,
         page: Page,
     ) -> Result<Vec<ProjectRecord>, StoreError> {
-        self.op(self.list_alive(&self.projects, owner, page)).await
+        self.op(
+            "list_projects",
+            self.list_alive(&self.projects, owner, page),
+        )
+        .await
     }
 
     async fn delete_project(&self, id: &str) -> Result<bool, StoreError> {
-        self.op(async {
+        self.op("delete_project", async {
             let gone = self
                 .projects
                 .find_one_and_delete(doc! { "_id": id })
@@ -903,13 +933,19 @@ impl DocStore for MongoStore {
     }
 
     async fn create_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        self.op(self.insert_expiring(&self.runs, run, &run.id, run.created_at, "run"))
-            .await
+        self.op(
+            "create_run",
+            self.insert_expiring(&self.runs, run, &run.id, run.created_at, "run"),
+        )
+        .await
     }
 
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        self.op(self.get_alive(&self.runs, id, |r: &RunRecord| r.created_at))
-            .await
+        self.op(
+            "get_run",
+            self.get_alive(&self.runs, id, |r: &RunRecord| r.created_at),
+        )
+        .await
     }
 
     async fn list_runs(
@@ -917,7 +953,8 @@ impl DocStore for MongoStore {
         owner: Option<&str>,
         page: Page,
     ) -> Result<Vec<RunRecord>, StoreError> {
-        self.op(self.list_alive(&self.runs, owner, page)).await
+        self.op("list_runs", self.list_alive(&self.runs, owner, page))
+            .await
     }
 
     async fn claim_run(
@@ -927,7 +964,7 @@ impl DocStore for MongoStore {
         lease_ms: i64,
         max_attempts: u32,
     ) -> Result<Option<RunRecord>, StoreError> {
-        self.op(async {
+        self.op("claim_run", async {
             let filter = doc! {
                 "attempts": { "$lt": i64::from(max_attempts) },
                 "created_at": { "$gte": self.cutoff() },
@@ -963,7 +1000,7 @@ impl DocStore for MongoStore {
         progress_pct: f64,
         lease_until: Millis,
     ) -> Result<bool, StoreError> {
-        self.op(async {
+        self.op("update_progress", async {
             let updated = self
                 .runs
                 .update_one(
@@ -984,7 +1021,7 @@ impl DocStore for MongoStore {
         result: &Value,
         finished_at: Millis,
     ) -> Result<bool, StoreError> {
-        self.op(async {
+        self.op("finish_run", async {
             let Some(run) = self
                 .runs
                 .find_one(doc! { "_id": id })
@@ -1061,7 +1098,7 @@ impl DocStore for MongoStore {
         error: &Value,
         finished_at: Millis,
     ) -> Result<bool, StoreError> {
-        self.op(async {
+        self.op("fail_run", async {
             self.end_run(
                 id,
                 doc! {
@@ -1082,7 +1119,7 @@ impl DocStore for MongoStore {
         max_attempts: u32,
         error: &Value,
     ) -> Result<u64, StoreError> {
-        self.op(async {
+        self.op("fail_abandoned_runs", async {
             let updated = self
                 .runs
                 .update_many(
@@ -1106,7 +1143,7 @@ impl DocStore for MongoStore {
     }
 
     async fn cancel_run(&self, id: &str, at: Millis) -> Result<bool, StoreError> {
-        self.op(async {
+        self.op("cancel_run", async {
             self.end_run(
                 id,
                 doc! {
@@ -1121,7 +1158,7 @@ impl DocStore for MongoStore {
     }
 
     async fn delete_run(&self, id: &str) -> Result<bool, StoreError> {
-        self.op(async {
+        self.op("delete_run", async {
             self.results
                 .delete_one(doc! { "_id": id })
                 .await
@@ -1140,7 +1177,7 @@ impl DocStore for MongoStore {
     }
 
     async fn get_result(&self, run_id: &str) -> Result<Option<Value>, StoreError> {
-        self.op(async {
+        self.op("get_result", async {
             // The run first: a result counts only once its run says done.
             let Some(run) = self
                 .runs
@@ -1170,7 +1207,7 @@ impl DocStore for MongoStore {
     }
 
     async fn find_cached_run(&self, cache_key: &str) -> Result<Option<RunRecord>, StoreError> {
-        self.op(async {
+        self.op("find_cached_run", async {
             let found = self
                 .runs
                 .find_one(doc! {
@@ -1187,7 +1224,7 @@ impl DocStore for MongoStore {
     }
 
     async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        self.op(async {
+        self.op("create_user", async {
             let document = encode(user, &user.email, None)?;
             self.users
                 .insert_one(document)
@@ -1199,11 +1236,12 @@ impl DocStore for MongoStore {
     }
 
     async fn get_user(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
-        self.op(self.get_by_id(&self.users, email)).await
+        self.op("get_user", self.get_by_id(&self.users, email))
+            .await
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        self.op(async {
+        self.op("list_users", async {
             self.find_many(&self.users, doc! {}, doc! { "_id": 1 }, 0, None)
                 .await
         })
@@ -1215,7 +1253,7 @@ impl DocStore for MongoStore {
         user: &UserRecord,
         expected: u64,
     ) -> Result<(), StoreError> {
-        self.op(async {
+        self.op("update_user_if_version", async {
             let conflict = |found| StoreError::VersionConflict {
                 expected: Some(expected),
                 found,
@@ -1251,7 +1289,8 @@ impl DocStore for MongoStore {
     }
 
     async fn get_versioned(&self, key: &str) -> Result<Option<Versioned<Value>>, StoreError> {
-        self.op(self.get_by_id(&self.settings, key)).await
+        self.op("get_versioned", self.get_by_id(&self.settings, key))
+            .await
     }
 
     async fn put_versioned_if(
@@ -1260,7 +1299,7 @@ impl DocStore for MongoStore {
         expected: Option<u64>,
         value: &Value,
     ) -> Result<u64, StoreError> {
-        self.op(async {
+        self.op("put_versioned_if", async {
             let value = json_to_bson(value, key)?;
             match expected {
                 None => {
@@ -1308,7 +1347,7 @@ impl DocStore for MongoStore {
     }
 
     async fn delete_versioned(&self, key: &str) -> Result<bool, StoreError> {
-        self.op(async {
+        self.op("delete_versioned", async {
             let deleted = self
                 .settings
                 .delete_one(doc! { "_id": key })
@@ -1320,7 +1359,7 @@ impl DocStore for MongoStore {
     }
 
     async fn append_audit(&self, row: &AuditRow) -> Result<(), StoreError> {
-        self.op(async {
+        self.op("append_audit", async {
             let document = encode(row, &row.audit_id, Some(row.when))?;
             self.audit
                 .insert_one(document)
@@ -1332,7 +1371,7 @@ impl DocStore for MongoStore {
     }
 
     async fn list_audit(&self, page: Page) -> Result<Vec<AuditRow>, StoreError> {
-        self.op(async {
+        self.op("list_audit", async {
             self.find_many(
                 &self.audit,
                 doc! { "when": { "$gte": self.audit_cutoff() } },
@@ -1346,7 +1385,7 @@ impl DocStore for MongoStore {
     }
 
     async fn save_monitor(&self, monitor: &MonitorConfig) -> Result<(), StoreError> {
-        self.op(async {
+        self.op("save_monitor", async {
             let document = encode(monitor, &monitor.id, None)?;
             self.monitors
                 .replace_one(doc! { "_id": &monitor.id }, document)
@@ -1359,11 +1398,12 @@ impl DocStore for MongoStore {
     }
 
     async fn get_monitor(&self, id: &str) -> Result<Option<MonitorConfig>, StoreError> {
-        self.op(self.get_by_id(&self.monitors, id)).await
+        self.op("get_monitor", self.get_by_id(&self.monitors, id))
+            .await
     }
 
     async fn record_monitor_result(&self, result: &MonitorResult) -> Result<(), StoreError> {
-        self.op(async {
+        self.op("record_monitor_result", async {
             let document = encode(result, &result.id, Some(result.at))?;
             self.monitor_results
                 .insert_one(document)
@@ -1379,7 +1419,7 @@ impl DocStore for MongoStore {
         monitor_id: &str,
         limit: u64,
     ) -> Result<Vec<MonitorResult>, StoreError> {
-        self.op(async {
+        self.op("list_monitor_results", async {
             self.find_many(
                 &self.monitor_results,
                 doc! { "monitor_id": monitor_id, "at": { "$gte": self.cutoff() } },
@@ -1469,6 +1509,72 @@ mod tests {
     }
 
     use super::super::model::Role;
+
+    #[tokio::test]
+    async fn every_operation_reports_its_name_and_duration_as_a_possibly_slow_call() {
+        use crate::store::slow::seen;
+        let (store, clock) = store().await;
+        let _ = seen::take();
+        store.ping().await.expect("ping");
+        store
+            .save_project(&project("p1", "alice", clock.now_ms()))
+            .await
+            .expect("save");
+        store.get_project("p1").await.expect("get");
+        store.get_run("nope").await.expect("get run");
+        store.migrate().await.expect("migrate");
+        store.check_schema().await.expect("check");
+        store.drop_database().await.expect("drop");
+        let names = seen::names();
+        let ops: Vec<&str> = names
+            .iter()
+            .map(|(s, op)| {
+                assert_eq!(*s, "mongodb");
+                *op
+            })
+            .collect();
+        let mut distinct = ops.clone();
+        distinct.dedup();
+        assert_eq!(
+            distinct,
+            [
+                "ping",
+                "save_project",
+                "get_project",
+                "get_run",
+                "migrate",
+                "check_schema",
+                "drop_database"
+            ],
+            "{ops:?}"
+        );
+        assert!(
+            ops.iter().filter(|op| **op == "migrate").count() > 1,
+            "one per command"
+        );
+
+        // A call that times out is reported with the whole wait.
+        let settings = StoreSettings {
+            connect_timeout: Duration::from_secs(30),
+            op_timeout: Duration::from_millis(100),
+            ..settings()
+        };
+        let dead = MongoStore::connect(
+            "mongodb://127.0.0.1:2/?directConnection=true",
+            &settings,
+            crate::clock::system(),
+        )
+        .await
+        .expect("connect");
+        let _ = seen::take();
+        dead.claim_run("w", clock.now_ms(), 1_000, 3)
+            .await
+            .expect_err("times out");
+        let calls = seen::take();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!((calls[0].store, calls[0].op), ("mongodb", "claim_run"));
+        assert!(calls[0].ms >= 100.0, "{calls:?}");
+    }
 
     #[tokio::test]
     async fn connect_is_lazy_and_errors_are_unavailable() {
@@ -2155,7 +2261,11 @@ mod tests {
             // Our name on other keys: dropped, then created right.
             create(AUDIT, doc! { "key": { "actor": 1 }, "name": "when_-1" }),
         ] {
-            store.command(cmd).await.expect("in time").expect("created");
+            store
+                .command("create_index", cmd)
+                .await
+                .expect("in time")
+                .expect("created");
         }
         let before = store.check_schema().await.expect("check");
         let users = before

@@ -39,19 +39,27 @@
 //! | `P rl:{class}:{ip}:{window_start}` | string | fixed-window request counter |
 //! | `P viol:{ip}` | sorted set | rate-limit violations, scored by time |
 //! | `P block:{ip}` | string | IP block: `until` |
-//! | `P m:{minute}` | hash | metric sums of one minute: `s:{series}` → sum, `expires_at` |
+//! | `P m:{minute}` | hash | metrics of one minute: `s:{series}` → sum (maximum for a `max:` series), `expires_at` |
 //! | `P canary` | string | when the canary window began |
 //! | `P idem:{key}` | hash | idempotency claim: `value`, `expires_at` |
+//! | `P rc:{name}` | list | recent entries, newest first, each a JSON string |
+//! | `P rcx:{name}` | string | the recent list's logical expiry: `expires_at` |
 //!
 //! # Scripts
 //!
 //! One Lua script per multi-step operation, atomic by construction: `create_family`,
 //! `rotate`, `revoke_family`, `revoke_user`, `use_once`, `count_attempt`, `rate_limit`,
-//! `unblock`, `add_metrics`, `claim`. Single-command operations (`revoke_token`, the reads,
-//! `set_canary_window`) are plain commands; `read_metrics` is a pipeline. The family
+//! `unblock`, `add_metrics`, `claim`, `push_recent`. Single-command operations
+//! (`revoke_token`, the reads, `set_canary_window`) are plain commands; `read_metrics` is
+//! a pipeline and `recent` an atomic one (`MULTI`: the list with its expiry). The family
 //! scripts reach a user's set (`rotate`, `revoke_family`) or a user's families
 //! (`revoke_user`) through keys built from the prefix inside the script: fine on a single
 //! Redis server or Upstash, not on Redis Cluster.
+//!
+//! # Slow calls
+//!
+//! Every operation reports its duration, under the trait method's name, to
+//! [`super::slow`] (through [`with_timeout`]).
 
 use super::error::{with_timeout, StoreError};
 use super::kv::{KvStore, MetricBuckets};
@@ -158,11 +166,11 @@ impl RedisStore {
                 .arg(&pattern)
                 .arg("COUNT")
                 .arg(SCAN_COUNT);
-            let (next, keys): (u64, Vec<Vec<u8>>) = self.query(&scan).await?;
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.query("clear_prefix", &scan).await?;
             if !keys.is_empty() {
                 let mut del = redis::cmd("DEL");
                 del.arg(&keys);
-                let n: u64 = self.query(&del).await?;
+                let n: u64 = self.query("clear_prefix", &del).await?;
                 deleted += n;
             }
             if next == 0 {
@@ -209,39 +217,45 @@ impl RedisStore {
         .map_err(|e| self.fail(&e))
     }
 
-    /// Runs `op` on the shared connection under the operation timeout; sends it once more
-    /// when the connection turned out to be dropped.
-    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    /// Runs `send` on the shared connection under the operation timeout, reporting its
+    /// duration as operation `op` (the trait method); sends it once more when the
+    /// connection turned out to be dropped.
+    async fn run<T, F, Fut>(&self, op: &'static str, send: F) -> Result<T, StoreError>
     where
         F: Fn(ConnectionManager) -> Fut + Send + Sync,
         Fut: Future<Output = RedisResult<T>> + Send,
         T: Send,
     {
-        with_timeout(STORE, self.op_timeout, async {
+        with_timeout(STORE, op, self.op_timeout, async {
             let conn = self.manager().await?;
-            match op(conn.clone()).await {
+            match send(conn.clone()).await {
                 Ok(v) => Ok(v),
-                Err(e) if e.is_connection_dropped() => op(conn).await.map_err(|e| self.fail(&e)),
+                Err(e) if e.is_connection_dropped() => send(conn).await.map_err(|e| self.fail(&e)),
                 Err(e) => Err(self.fail(&e)),
             }
         })
         .await
     }
 
-    /// Runs one command.
-    async fn query<T: FromRedisValue + Send>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
-        self.run(|mut c| async move { cmd.query_async(&mut c).await })
+    /// Runs one command as operation `op`.
+    async fn query<T: FromRedisValue + Send>(
+        &self,
+        op: &'static str,
+        cmd: &redis::Cmd,
+    ) -> Result<T, StoreError> {
+        self.run(op, |mut c| async move { cmd.query_async(&mut c).await })
             .await
     }
 
-    /// Runs one script with its keys and arguments.
+    /// Runs one script with its keys and arguments as operation `op`.
     async fn eval<T: FromRedisValue + Send>(
         &self,
+        op: &'static str,
         script: &Script,
         keys: &[&str],
         args: &[String],
     ) -> Result<T, StoreError> {
-        self.run(|mut c| async move {
+        self.run(op, |mut c| async move {
             let mut inv = script.prepare_invoke();
             for k in keys {
                 inv.key(*k);
@@ -254,11 +268,16 @@ impl RedisStore {
         .await
     }
 
-    /// Reads a stored timestamp and returns it when it lies after `now`.
-    async fn get_after(&self, key: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
+    /// Reads a stored timestamp and returns it when it lies after `now` (operation `op`).
+    async fn get_after(
+        &self,
+        op: &'static str,
+        key: &str,
+        now: Millis,
+    ) -> Result<Option<Millis>, StoreError> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(key);
-        let v: Option<String> = self.query(&cmd).await?;
+        let v: Option<String> = self.query(op, &cmd).await?;
         Ok(parse_ms(key, v.as_deref())?.filter(|t| *t > now))
     }
 }
@@ -271,7 +290,7 @@ impl KvStore for RedisStore {
 
     async fn ping(&self) -> Result<Duration, StoreError> {
         let start = Instant::now();
-        let _: String = self.query(&redis::cmd("PING")).await?;
+        let _: String = self.query("ping", &redis::cmd("PING")).await?;
         Ok(start.elapsed())
     }
 
@@ -295,7 +314,12 @@ impl KvStore for RedisStore {
             self.prefix.clone(),
         ];
         let _: i64 = self
-            .eval(&SCRIPTS.create_family, &[&fk, &uk], &args)
+            .eval(
+                "create_refresh_family",
+                &SCRIPTS.create_family,
+                &[&fk, &uk],
+                &args,
+            )
             .await?;
         Ok(())
     }
@@ -319,7 +343,9 @@ impl KvStore for RedisStore {
             self.prefix.clone(),
             family.to_string(),
         ];
-        let (outcome, user): (String, String) = self.eval(&SCRIPTS.rotate, &[&fk], &args).await?;
+        let (outcome, user): (String, String) = self
+            .eval("rotate_refresh", &SCRIPTS.rotate, &[&fk], &args)
+            .await?;
         match outcome.as_str() {
             "rotated" => Ok(Rotation::Rotated { user }),
             "reused" => Ok(Rotation::Reused { user }),
@@ -335,7 +361,9 @@ impl KvStore for RedisStore {
         let now = self.clock.now_ms();
         let fk = self.key(&["rf", family]);
         let args = [now.to_string(), self.prefix.clone(), family.to_string()];
-        let n: i64 = self.eval(&SCRIPTS.revoke_family, &[&fk], &args).await?;
+        let n: i64 = self
+            .eval("revoke_family", &SCRIPTS.revoke_family, &[&fk], &args)
+            .await?;
         Ok(n == 1)
     }
 
@@ -357,7 +385,14 @@ impl KvStore for RedisStore {
             expires_at.to_string(),
             px.to_string(),
         ];
-        let n: u64 = self.eval(&SCRIPTS.revoke_user, &[&uk, &sk], &args).await?;
+        let n: u64 = self
+            .eval(
+                "revoke_user_sessions",
+                &SCRIPTS.revoke_user,
+                &[&uk, &sk],
+                &args,
+            )
+            .await?;
         Ok(n)
     }
 
@@ -366,7 +401,8 @@ impl KvStore for RedisStore {
         let sk = self.key(&["sr", user]);
         let mut cmd = redis::cmd("HMGET");
         cmd.arg(&sk).arg("at").arg("expires_at");
-        let (at, expires_at): (Option<String>, Option<String>) = self.query(&cmd).await?;
+        let (at, expires_at): (Option<String>, Option<String>) =
+            self.query("sessions_revoked_at", &cmd).await?;
         let at = parse_ms(&sk, at.as_deref())?;
         let expires_at = parse_ms(&sk, expires_at.as_deref())?;
         Ok(match (at, expires_at) {
@@ -382,14 +418,14 @@ impl KvStore for RedisStore {
             .arg(expires_at)
             .arg("PX")
             .arg(px);
-        let _: String = self.query(&cmd).await?;
+        let _: String = self.query("revoke_token", &cmd).await?;
         Ok(())
     }
 
     async fn is_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         let now = self.clock.now_ms();
         Ok(self
-            .get_after(&self.key(&["rt", jti]), now)
+            .get_after("is_token_revoked", &self.key(&["rt", jti]), now)
             .await?
             .is_some())
     }
@@ -399,7 +435,9 @@ impl KvStore for RedisStore {
         let (expires_at, px) = expiry(now, ttl.max(Duration::from_millis(1)));
         let k = self.key(&["once", scope, id]);
         let args = [now.to_string(), expires_at.to_string(), px.to_string()];
-        let n: i64 = self.eval(&SCRIPTS.use_once, &[&k], &args).await?;
+        let n: i64 = self
+            .eval("use_once", &SCRIPTS.use_once, &[&k], &args)
+            .await?;
         Ok(n == 1)
     }
 
@@ -408,7 +446,8 @@ impl KvStore for RedisStore {
         let (expires_at, px) = expiry(now, ttl.max(Duration::from_millis(1)));
         let k = self.key(&["att", scope, id]);
         let args = [now.to_string(), expires_at.to_string(), px.to_string()];
-        self.eval(&SCRIPTS.count_attempt, &[&k], &args).await
+        self.eval("count_attempt", &SCRIPTS.count_attempt, &[&k], &args)
+            .await
     }
 
     async fn rate_limit(
@@ -434,7 +473,12 @@ impl KvStore for RedisStore {
             px(check.violation_period_ms).to_string(),
         ];
         let (outcome, value): (String, String) = self
-            .eval(&SCRIPTS.rate_limit, &[&block, &viol, &counter], &args)
+            .eval(
+                "rate_limit",
+                &SCRIPTS.rate_limit,
+                &[&block, &viol, &counter],
+                &args,
+            )
             .await?;
         match outcome.as_str() {
             "blocked" => match parse_ms(&block, Some(&value))? {
@@ -466,7 +510,8 @@ impl KvStore for RedisStore {
     }
 
     async fn blocked_until(&self, ip: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
-        self.get_after(&self.key(&["block", ip]), now).await
+        self.get_after("blocked_until", &self.key(&["block", ip]), now)
+            .await
     }
 
     async fn unblock(&self, ip: &str) -> Result<bool, StoreError> {
@@ -474,7 +519,12 @@ impl KvStore for RedisStore {
         let block = self.key(&["block", ip]);
         let viol = self.key(&["viol", ip]);
         let n: i64 = self
-            .eval(&SCRIPTS.unblock, &[&block, &viol], &[now.to_string()])
+            .eval(
+                "unblock",
+                &SCRIPTS.unblock,
+                &[&block, &viol],
+                &[now.to_string()],
+            )
             .await?;
         Ok(n == 1)
     }
@@ -495,7 +545,9 @@ impl KvStore for RedisStore {
             args.push((*series).to_string());
             args.push(value.to_string());
         }
-        let _: i64 = self.eval(&SCRIPTS.add_metrics, &[&k], &args).await?;
+        let _: i64 = self
+            .eval("add_metrics", &SCRIPTS.add_metrics, &[&k], &args)
+            .await?;
         Ok(())
     }
 
@@ -512,7 +564,9 @@ impl KvStore for RedisStore {
             }
             let pipe = &pipe;
             let rows: Vec<HashMap<String, String>> = self
-                .run(|mut c| async move { pipe.query_async(&mut c).await })
+                .run("read_metrics", |mut c| async move {
+                    pipe.query_async(&mut c).await
+                })
                 .await?;
             for (minute, row) in (start..=end).zip(rows) {
                 if let Some(bucket) = metric_bucket(minute, row, now)? {
@@ -530,7 +584,7 @@ impl KvStore for RedisStore {
     async fn set_canary_window(&self, since: Millis) -> Result<(), StoreError> {
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key(&["canary"])).arg(since);
-        let _: String = self.query(&cmd).await?;
+        let _: String = self.query("set_canary_window", &cmd).await?;
         Ok(())
     }
 
@@ -538,8 +592,68 @@ impl KvStore for RedisStore {
         let k = self.key(&["canary"]);
         let mut cmd = redis::cmd("GET");
         cmd.arg(&k);
-        let v: Option<String> = self.query(&cmd).await?;
+        let v: Option<String> = self.query("canary_window", &cmd).await?;
         parse_ms(&k, v.as_deref())
+    }
+
+    async fn push_recent(
+        &self,
+        name: &str,
+        entry: &serde_json::Value,
+        keep: u64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        let (expires_at, px) = expiry(now, ttl);
+        let list = self.key(&["rc", name]);
+        let until = self.key(&["rcx", name]);
+        let args = [
+            now.to_string(),
+            entry.to_string(),
+            keep.min(i64::MAX as u64).to_string(),
+            last_index(keep).to_string(),
+            expires_at.to_string(),
+            px.to_string(),
+        ];
+        let _: i64 = self
+            .eval("push_recent", &SCRIPTS.push_recent, &[&list, &until], &args)
+            .await?;
+        Ok(())
+    }
+
+    async fn recent(&self, name: &str, n: u64) -> Result<Vec<serde_json::Value>, StoreError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now_ms();
+        let list = self.key(&["rc", name]);
+        let until = self.key(&["rcx", name]);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("GET")
+            .arg(&until)
+            .cmd("LRANGE")
+            .arg(&list)
+            .arg(0)
+            .arg(last_index(n));
+        let pipe = &pipe;
+        let (expires_at, entries): (Option<String>, Vec<String>) = self
+            .run(
+                "recent",
+                |mut c| async move { pipe.query_async(&mut c).await },
+            )
+            .await?;
+        match parse_ms(&until, expires_at.as_deref())? {
+            Some(e) if e > now => {}
+            _ => return Ok(Vec::new()),
+        }
+        entries
+            .iter()
+            .map(|e| {
+                serde_json::from_str(e)
+                    .map_err(|err| StoreError::corrupt(STORE, format!("{list}: {err}")))
+            })
+            .collect()
     }
 
     async fn claim_idempotency(
@@ -557,7 +671,8 @@ impl KvStore for RedisStore {
             expires_at.to_string(),
             px.to_string(),
         ];
-        self.eval(&SCRIPTS.claim, &[&k], &args).await
+        self.eval("claim_idempotency", &SCRIPTS.claim, &[&k], &args)
+            .await
     }
 }
 
@@ -574,6 +689,7 @@ struct Scripts {
     unblock: Script,
     add_metrics: Script,
     claim: Script,
+    push_recent: Script,
 }
 
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
@@ -723,10 +839,10 @@ return 0
 ",
     ),
     // KEYS: bucket. ARGV: now, expires_at, px, then series and value pairs. A bucket
-    // lives until the latest `now + ttl` of its writes; an expired one starts again at 0.
-    // Sums are Lua doubles written with 17 significant digits: exactly the f64 sums of
-    // the embedded store (HINCRBYFLOAT adds in long double and would differ in the last
-    // bits).
+    // lives until the latest `now + ttl` of its writes; an expired one starts again empty.
+    // A `max:` series keeps the largest value written, every other series the sum. Values
+    // are Lua doubles written with 17 significant digits: exactly the f64 sums of the
+    // embedded store (HINCRBYFLOAT adds in long double and would differ in the last bits).
     add_metrics: Script::new(
         r"
 local now = tonumber(ARGV[1])
@@ -741,8 +857,21 @@ elseif expires_at > e then
 end
 for i = 4, #ARGV - 1, 2 do
   local field = 's:' .. ARGV[i]
-  local sum = tonumber(redis.call('HGET', KEYS[1], field) or '0') + tonumber(ARGV[i + 1])
-  redis.call('HSET', KEYS[1], field, string.format('%.17g', sum))
+  local x = tonumber(ARGV[i + 1])
+  local old = redis.call('HGET', KEYS[1], field)
+  local new
+  if string.sub(ARGV[i], 1, 4) == 'max:' then
+    if old and tonumber(old) >= x then
+      new = nil
+    else
+      new = x
+    end
+  else
+    new = tonumber(old or '0') + x
+  end
+  if new then
+    redis.call('HSET', KEYS[1], field, string.format('%.17g', new))
+  end
 end
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -762,6 +891,26 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'value', ARGV[2], 'expires_at', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return false
+",
+    ),
+    // KEYS: list, its expiry. ARGV: now, entry, keep, last index kept (keep - 1),
+    // expires_at, px. A list whose logical expiry has passed starts again empty.
+    push_recent: Script::new(
+        r"
+local v = redis.call('GET', KEYS[2])
+local e = v and tonumber(v)
+if not e or e <= tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+end
+if tonumber(ARGV[3]) < 1 then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 0
+end
+redis.call('LPUSH', KEYS[1], ARGV[2])
+redis.call('LTRIM', KEYS[1], 0, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
+return redis.call('LLEN', KEYS[1])
 ",
     ),
 });
@@ -818,6 +967,11 @@ fn slot_for(url: &str, handle: &tokio::runtime::Handle) -> Slot {
 fn expiry(now: Millis, ttl: Duration) -> (Millis, i64) {
     let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
     (now.saturating_add(ms), px(ms))
+}
+
+/// The index of the last of the first `n` (at least 1) list elements, for LRANGE and LTRIM.
+fn last_index(n: u64) -> i64 {
+    i64::try_from(n.saturating_sub(1)).unwrap_or(i64::MAX)
 }
 
 /// A housekeeping TTL in milliseconds: at least 1, at most [`MAX_PX`].
@@ -894,6 +1048,8 @@ fn glob_escape(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
+    use crate::store::slow::seen;
+    use serde_json::json;
 
     const MIN: Duration = Duration::from_secs(60);
 
@@ -1244,6 +1400,215 @@ mod tests {
         finish(&s).await;
     }
 
+    #[tokio::test]
+    async fn a_max_series_keeps_the_largest_value_and_the_others_sum() {
+        let (s, clock) = store().await;
+        for v in [3.0, 7.0, 5.0] {
+            s.add_metrics(100, &[("max:mem", v), ("req", v)], MIN)
+                .await
+                .unwrap();
+        }
+        s.add_metrics(
+            100,
+            &[
+                ("max:mem", f64::NAN),
+                ("max:mem", f64::INFINITY),
+                ("max:neg", -4.5),
+                ("max:neg", -2.25),
+                ("max:neg", -9.0),
+                ("max", 1.0),
+                ("max", 1.0),
+                ("a:max:b", 2.0),
+                ("a:max:b", 2.0),
+            ],
+            MIN,
+        )
+        .await
+        .unwrap();
+        s.add_metrics(101, &[("max:mem", 1.0)], MIN).await.unwrap();
+        let m = s.read_metrics(100, 101).await.unwrap();
+        assert_eq!(m[&100]["max:mem"], 7.0);
+        assert_eq!(m[&100]["req"], 15.0);
+        assert_eq!(
+            m[&100]["max:neg"], -2.25,
+            "the first value, not 0, is the start"
+        );
+        assert_eq!(m[&100]["max"], 2.0, "only the `max:` prefix keeps maxima");
+        assert_eq!(m[&100]["a:max:b"], 4.0);
+        assert_eq!(m[&101]["max:mem"], 1.0);
+
+        // Maxima are f64 values, bit for bit.
+        let xs = [
+            0.1,
+            123_456.789_012_345_6,
+            1e-9,
+            123_456.789_012_345_5,
+            -3.3,
+        ];
+        for x in xs {
+            s.add_metrics(200, &[("max:f", x)], MIN).await.unwrap();
+        }
+        let expected = xs.iter().copied().fold(f64::MIN, f64::max);
+        assert_eq!(
+            s.read_metrics(200, 200).await.unwrap()[&200]["max:f"],
+            expected
+        );
+
+        // An expired bucket starts again: a lower maximum than before.
+        clock.advance(60_000);
+        s.add_metrics(100, &[("max:mem", 2.0)], MIN).await.unwrap();
+        assert_eq!(
+            s.read_metrics(100, 100).await.unwrap()[&100],
+            BTreeMap::from([("max:mem".to_string(), 2.0)])
+        );
+        finish(&s).await;
+    }
+
+    #[tokio::test]
+    async fn recent_lists_keep_the_newest_entries_and_expire_by_the_clock() {
+        let (s, clock) = store().await;
+        assert!(s.recent("events", 10).await.unwrap().is_empty());
+        for i in 0..5 {
+            s.push_recent("events", &json!({ "i": i }), 3, MIN)
+                .await
+                .unwrap();
+        }
+        let newest = |from: i64, n: i64| -> Vec<serde_json::Value> {
+            (0..n).map(|k| json!({ "i": from - k })).collect()
+        };
+        assert_eq!(s.recent("events", 10).await.unwrap(), newest(4, 3));
+        assert_eq!(s.recent("events", 2).await.unwrap(), newest(4, 2));
+        assert!(s.recent("events", 0).await.unwrap().is_empty());
+        assert!(s.recent("other", 10).await.unwrap().is_empty());
+
+        // Any JSON value round-trips.
+        let odd = json!(["a", 1.5, null, { "n": [true] }, 9_007_199_254_740_993_u64, "ünï"]);
+        s.push_recent("odd", &odd, 10, MIN).await.unwrap();
+        s.push_recent("odd", &json!("plain"), 10, MIN)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.recent("odd", u64::MAX).await.unwrap(),
+            vec![json!("plain"), odd]
+        );
+
+        // A push extends the list's life to `ttl` after it; expiry is by the clock.
+        clock.advance(50_000);
+        s.push_recent("events", &json!({ "i": 5 }), 3, MIN)
+            .await
+            .unwrap();
+        clock.advance(50_000);
+        assert_eq!(s.recent("events", 10).await.unwrap(), newest(5, 3));
+        assert!(s.recent("odd", 10).await.unwrap().is_empty());
+        clock.advance(10_000);
+        assert!(s.recent("events", 10).await.unwrap().is_empty());
+
+        // A push after expiry starts a new list; a smaller `keep` trims, 0 keeps nothing.
+        s.push_recent("events", &json!({ "i": 6 }), 3, MIN)
+            .await
+            .unwrap();
+        assert_eq!(s.recent("events", 10).await.unwrap(), newest(6, 1));
+        s.push_recent("events", &json!({ "i": 7 }), 3, MIN)
+            .await
+            .unwrap();
+        s.push_recent("events", &json!({ "i": 8 }), 1, MIN)
+            .await
+            .unwrap();
+        assert_eq!(s.recent("events", 10).await.unwrap(), newest(8, 1));
+        s.push_recent("events", &json!({ "i": 9 }), 0, MIN)
+            .await
+            .unwrap();
+        assert!(s.recent("events", 10).await.unwrap().is_empty());
+        s.push_recent("events", &json!({ "i": 10 }), u64::MAX, Duration::MAX)
+            .await
+            .unwrap();
+        assert_eq!(s.recent("events", 10).await.unwrap(), newest(10, 1));
+
+        // The last push's TTL counts, even when shorter.
+        s.push_recent("short", &json!(1), 5, MIN).await.unwrap();
+        s.push_recent("short", &json!(2), 5, Duration::from_secs(1))
+            .await
+            .unwrap();
+        clock.advance(1_000);
+        assert!(s.recent("short", 5).await.unwrap().is_empty());
+        finish(&s).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_pushes_keep_exactly_the_newest() {
+        let (s, _clock) = store().await;
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.push_recent("busy", &json!(i), 20, MIN).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let got = s.recent("busy", 1_000).await.unwrap();
+        assert_eq!(got.len(), 20);
+        let mut ids: Vec<u64> = got.iter().map(|v| v.as_u64().unwrap()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 20);
+        finish(&s).await;
+    }
+
+    #[tokio::test]
+    async fn every_operation_reports_its_name_as_a_possibly_slow_call() {
+        let (s, _clock) = store().await;
+        let _ = seen::take();
+        s.ping().await.unwrap();
+        s.create_refresh_family("f", "u", "h", MIN).await.unwrap();
+        s.rotate_refresh("f", "h", "i", MIN).await.unwrap();
+        s.revoke_family("f").await.unwrap();
+        s.revoke_user_sessions("u", 1, MIN).await.unwrap();
+        s.sessions_revoked_at("u").await.unwrap();
+        s.revoke_token("j", MIN).await.unwrap();
+        s.is_token_revoked("j").await.unwrap();
+        s.use_once("totp", "1", MIN).await.unwrap();
+        s.count_attempt("mfa", "t", MIN).await.unwrap();
+        s.rate_limit(&check(5), 1_000).await.unwrap();
+        s.blocked_until("192.0.2.1", 1_000).await.unwrap();
+        s.unblock("192.0.2.1").await.unwrap();
+        s.add_metrics(1, &[("req", 1.0)], MIN).await.unwrap();
+        s.read_metrics(1, 1).await.unwrap();
+        s.set_canary_window(1).await.unwrap();
+        s.canary_window().await.unwrap();
+        s.claim_idempotency("k", "v", MIN).await.unwrap();
+        s.push_recent("r", &json!(1), 5, MIN).await.unwrap();
+        s.recent("r", 5).await.unwrap();
+        let ops = [
+            "ping",
+            "create_refresh_family",
+            "rotate_refresh",
+            "revoke_family",
+            "revoke_user_sessions",
+            "sessions_revoked_at",
+            "revoke_token",
+            "is_token_revoked",
+            "use_once",
+            "count_attempt",
+            "rate_limit",
+            "blocked_until",
+            "unblock",
+            "add_metrics",
+            "read_metrics",
+            "set_canary_window",
+            "canary_window",
+            "claim_idempotency",
+            "push_recent",
+            "recent",
+        ];
+        assert_eq!(seen::names(), ops.map(|op| ("redis", op)));
+        finish(&s).await;
+        assert!(seen::names()
+            .iter()
+            .all(|c| *c == ("redis", "clear_prefix")));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_counts_and_limits_are_exact() {
         let (s, _clock) = store().await;
@@ -1303,6 +1668,7 @@ mod tests {
         };
         s.rate_limit(&c, 1_000).await.unwrap();
         s.claim_idempotency(&marker, "v", MIN).await.unwrap();
+        s.push_recent(&marker, &json!(1), 5, MIN).await.unwrap();
         other.use_once("x", &marker, MIN).await.unwrap();
 
         let mut keys: Vec<String> = Vec::new();
@@ -1314,7 +1680,7 @@ mod tests {
                 .arg(format!("*{marker}*"))
                 .arg("COUNT")
                 .arg(1_000);
-            let (next, batch): (u64, Vec<String>) = s.query(&scan).await.unwrap();
+            let (next, batch): (u64, Vec<String>) = s.query("scan", &scan).await.unwrap();
             keys.extend(batch);
             if next == 0 {
                 break;
@@ -1322,12 +1688,13 @@ mod tests {
             cursor = next;
         }
         let (mine, theirs): (Vec<_>, Vec<_>) = keys.iter().partition(|k| k.starts_with(s.prefix()));
-        // sr, rt, once, att, rl, viol, idem (the family and the user's set were revoked).
-        assert_eq!(mine.len(), 7, "{keys:?}");
+        // sr, rt, once, att, rl, viol, idem, rc, rcx (the family and the user's set were
+        // revoked).
+        assert_eq!(mine.len(), 9, "{keys:?}");
         assert_eq!(theirs.len(), 1, "{keys:?}");
         assert!(theirs[0].starts_with(other.prefix()));
 
-        assert_eq!(s.clear_prefix().await.unwrap(), 7);
+        assert_eq!(s.clear_prefix().await.unwrap(), 9);
         assert!(other.use_once("y", "1", MIN).await.unwrap());
         assert!(!other.use_once("x", &marker, MIN).await.unwrap());
         finish(&other).await;
@@ -1351,12 +1718,12 @@ mod tests {
         let (s, _) = store().await;
         let mut set = redis::cmd("SET");
         set.arg(s.key(&["att", "x", "y"])).arg("not a hash");
-        let _: String = s.query(&set).await.unwrap();
+        let _: String = s.query("set", &set).await.unwrap();
         let err = s.count_attempt("x", "y", MIN).await.unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
         let mut set = redis::cmd("SET");
         set.arg(s.key(&["rt", "j"])).arg("soon");
-        let _: String = s.query(&set).await.unwrap();
+        let _: String = s.query("set", &set).await.unwrap();
         let err = s.is_token_revoked("j").await.unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
         finish(&s).await;

@@ -6,7 +6,32 @@ use crate::harness::{cli, compare, Auth, Backend, BUILD_ID, COMMIT_SHA, RULESET_
 use serde_json::{json, Value};
 
 /// The route table of api.md as the app serves it: method, path, auth level, flags.
-const ROUTES: [(&str, &str, &str, &[&str]); 38] = [
+const ROUTES: [(&str, &str, &str, &[&str]); 63] = [
+    ("GET", "/api/phase1/canary/status", "public", &[]),
+    ("GET", "/api/phase1/flags", "ops", &[]),
+    ("POST", "/api/phase1/flags", "ops", &[]),
+    ("POST", "/api/admin/flags/update", "ops", &[]),
+    ("POST", "/api/admin/flags/rollback", "ops", &[]),
+    ("POST", "/api/phase1/rollback", "ops", &[]),
+    ("GET", "/api/phase1/flags/evaluate", "ops", &[]),
+    ("GET", "/api/phase1/flags/audit", "ops", &[]),
+    ("POST", "/api/admin/allowlist/update", "ops", &[]),
+    ("POST", "/api/phase1/canary/update", "ops", &[]),
+    ("POST", "/api/phase1/canary/evaluate", "ops", &[]),
+    ("GET", "/api/phase1/canary/tick", "cron", &[]),
+    ("POST", "/api/phase1/canary/tick", "cron", &[]),
+    ("POST", "/api/admin/rollout/plan", "ops", &[]),
+    ("POST", "/api/admin/rollout/execute", "ops", &[]),
+    ("GET", "/api/phase1/status/full", "ops", &[]),
+    ("GET", "/api/phase1/metrics", "ops", &[]),
+    ("GET", "/api/phase1/metrics/summary", "ops", &[]),
+    ("GET", "/api/admin/metrics/slow-queries", "ops", &[]),
+    ("GET", "/api/admin/metrics/cache", "ops", &[]),
+    ("POST", "/api/admin/synthetic/start", "ops", &[]),
+    ("GET", "/api/phase1/synthetic/run", "cron", &[]),
+    ("POST", "/api/phase1/synthetic/run", "cron", &[]),
+    ("GET", "/api/admin/synthetic/status", "ops", &[]),
+    ("GET", "/api/phase1/logs/errors", "ops", &[]),
     ("GET", "/healthz", "public", &[]),
     ("GET", "/readyz", "public", &[]),
     ("GET", "/api/phase1/health", "public", &[]),

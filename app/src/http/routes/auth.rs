@@ -10,7 +10,7 @@ use crate::http::body::{required_string, unknown_keys, JsonObject};
 use crate::http::client_ip::ClientIp;
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::state::AppState;
-use crate::service::flags::{Evaluated, FLAGS};
+use crate::service::flags::Evaluated;
 use crate::service::sessions::{self, Issued};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -137,14 +137,10 @@ pub async fn logout(
 
 /// `GET /api/auth/me`: the caller and the flags as they evaluate for them.
 pub async fn me(
-    State(state): State<AppState>,
     Extension(session): Extension<Session>,
+    Extension(flags): Extension<Evaluated>,
 ) -> ApiResult<Json<Value>> {
-    let flags = Evaluated::load(state.stores.doc.as_ref()).await?;
-    let on: Map<String, Value> = FLAGS
-        .iter()
-        .map(|f| (f.to_string(), json!(flags.on(f, Some(&session)))))
-        .collect();
+    let on = flags.all();
     Ok(Json(json!({
         "email": session.email,
         "role": session.role,

@@ -3,7 +3,10 @@
 
 pub mod admin;
 pub mod auth;
+pub mod canary;
+pub mod flags;
 pub mod internal;
+pub mod ops;
 pub mod permutations;
 pub mod projects;
 pub mod public;

@@ -112,8 +112,21 @@ pub async fn run(
     let queue = p.wants_async || runs::exceeds_budget(&state, positions);
 
     // The result cache: an identical earlier run answers at once.
-    if let Some(cached) = state.stores.doc.find_cached_run(&p.cache_key).await? {
-        if let Some(mut result) = state.stores.doc.get_result(&cached.id).await? {
+    let cached = match state.stores.doc.find_cached_run(&p.cache_key).await? {
+        Some(c) => state.stores.doc.get_result(&c.id).await?,
+        None => None,
+    };
+    crate::service::metrics::bump(
+        &state,
+        if cached.is_some() {
+            "result_cache_hits_total"
+        } else {
+            "result_cache_misses_total"
+        },
+    )
+    .await;
+    {
+        if let Some(mut result) = cached {
             result["provenance"]["cached"] = json!(true);
             let mut record = runs::record(&state, &session, &p, RunStatus::Queued);
             record.id = run_id;
@@ -157,7 +170,7 @@ async fn run_sync(state: &AppState, p: &Prepared, record: &RunRecord) -> ApiResu
         remote: true,
     };
     let doc_store = &state.stores.doc;
-    let outcome = runs::execute(state, p, plan, |pct| {
+    let outcome = runs::execute(state, Some(&record.id), p, plan, |pct| {
         let (id, worker, until) = (
             record.id.clone(),
             state.worker_id.clone(),
@@ -382,7 +395,7 @@ pub async fn consistency(
             threads,
             remote: false,
         };
-        let doc = runs::execute(&state, &p, plan, |_| async { true })
+        let doc = runs::execute(&state, None, &p, plan, |_| async { true })
             .await
             .map_err(ApiError::from)?;
         let value = serde_json::to_value(&doc).map_err(|e| ApiError::internal(e.to_string()))?;

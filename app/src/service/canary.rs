@@ -1,0 +1,418 @@
+//! The canary: its versioned state in the document store, the flags it controls, its
+//! measurements (business traffic of non-admin users, from the shared metric buckets) and
+//! its decisions, including the automatic rollback and the emergency rollback of every
+//! flag.
+//!
+//! A phase change writes the canary state first (its version is the precondition, so of two
+//! racing changes exactly one wins) and then the controlled flags; evaluation re-applies the
+//! phase to the flags if a change stopped in between, so the two converge.
+
+use crate::canary::{judge, Decision, Judgement, Measured, Phase};
+use crate::clock::Millis;
+use crate::flags::FLAGS;
+use crate::http::state::AppState;
+use crate::service::audit::{self, Event, Origin};
+use crate::service::flags;
+use crate::service::metrics::{self, BUSINESS_TIME_MS};
+use crate::store::doc::CANARY_KEY;
+use crate::store::{DocStore, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Key of the last decision among the versioned settings (apart from the canary state, so
+/// a cron tick does not move the ETag an operator holds).
+pub const DECISION_KEY: &str = "canary_decision";
+/// Measurements look back at most this far.
+pub const WINDOW_MINUTES: i64 = 60;
+
+/// The stored canary state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryState {
+    /// The phase.
+    pub phase: Phase,
+    /// Its percentage.
+    pub percentage: u8,
+    /// When it began.
+    pub since: Millis,
+    /// The flags it controls.
+    pub controls: Vec<String>,
+    /// Why it changed.
+    pub reason: String,
+    /// Who changed it.
+    pub changed_by: String,
+}
+
+impl CanaryState {
+    /// The initial state of api.md: FULL, controlling every flag but phase1_core.
+    pub fn initial(now: Millis) -> CanaryState {
+        CanaryState {
+            phase: Phase::Full,
+            percentage: 100,
+            since: now,
+            controls: default_controls(),
+            reason: "initial state".into(),
+            changed_by: "migrate".into(),
+        }
+    }
+}
+
+/// Every flag but phase1_core.
+pub fn default_controls() -> Vec<String> {
+    FLAGS
+        .iter()
+        .filter(|f| **f != "phase1_core")
+        .map(|f| f.to_string())
+        .collect()
+}
+
+/// The state and its version (0 when none is stored).
+pub async fn load(state: &AppState) -> Result<(u64, CanaryState), StoreError> {
+    match state.stores.doc.get_canary().await? {
+        Some(v) => {
+            let parsed = serde_json::from_value(v.value)
+                .map_err(|e| StoreError::corrupt("canary", e.to_string()))?;
+            Ok((v.version, parsed))
+        }
+        None => Ok((0, CanaryState::initial(state.clock.now_ms()))),
+    }
+}
+
+/// Writes the initial state (version 1) when none is stored; true when it wrote it.
+pub async fn seed(doc: &dyn DocStore, now: Millis) -> Result<bool, StoreError> {
+    if doc.get_canary().await?.is_some() {
+        return Ok(false);
+    }
+    let value = json!(CanaryState::initial(now));
+    match doc.put_versioned_if(CANARY_KEY, None, &value).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::VersionConflict { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `canary/status`: phase, percentage, since, version, controls, last decision.
+pub async fn status(state: &AppState) -> Result<(u64, Value), StoreError> {
+    let (version, c) = load(state).await?;
+    let last = state
+        .stores
+        .doc
+        .get_versioned(DECISION_KEY)
+        .await?
+        .map(|v| v.value);
+    Ok((
+        version,
+        json!({
+            "phase": c.phase,
+            "percentage": c.percentage,
+            "since": crate::service::runs::rfc3339(c.since),
+            "version": version,
+            "controls": c.controls,
+            "reason": c.reason,
+            "changed_by": c.changed_by,
+            "last_decision": last,
+        }),
+    ))
+}
+
+/// Enters `phase`: the canary state if its version is `expected` (None: whatever it is,
+/// for rollbacks), then the controlled flags. Returns the new canary version.
+pub async fn enter(
+    state: &AppState,
+    origin: &Origin,
+    actor: &str,
+    expected: Option<u64>,
+    phase: Phase,
+    reason: &str,
+) -> Result<u64, StoreError> {
+    let mut attempts = 0;
+    let (before, after, version) = loop {
+        let (version, current) = load(state).await?;
+        if let Some(e) = expected {
+            if e != version {
+                return Err(StoreError::VersionConflict {
+                    expected: Some(e),
+                    found: Some(version),
+                });
+            }
+        }
+        let next = CanaryState {
+            phase,
+            percentage: phase.percentage(),
+            since: state.clock.now_ms(),
+            controls: current.controls.clone(),
+            reason: reason.to_string(),
+            changed_by: actor.to_string(),
+        };
+        let cas = (version > 0).then_some(version);
+        match state
+            .stores
+            .doc
+            .put_versioned_if(CANARY_KEY, cas, &json!(next))
+            .await
+        {
+            Ok(v) => break (current, next, v),
+            Err(StoreError::VersionConflict { .. }) if expected.is_none() && attempts < 20 => {
+                attempts += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    apply_flags(state, origin, actor, &after).await?;
+    let action = if phase == Phase::RolledBack {
+        "canary.rollback"
+    } else {
+        "canary.update"
+    };
+    let event = Event::new(action, actor)
+        .change(json!(before), json!(after))
+        .versions(version.saturating_sub(1), version);
+    audit::record(state, origin, event).await;
+    tracing::info!(
+        target: "phase1::canary",
+        phase = phase.as_str(),
+        version,
+        reason,
+        "canary phase"
+    );
+    Ok(version)
+}
+
+/// Sets the controlled flags as `c.phase` shows, if they are not already.
+async fn apply_flags(
+    state: &AppState,
+    origin: &Origin,
+    actor: &str,
+    c: &CanaryState,
+) -> Result<(), StoreError> {
+    let mut attempts = 0;
+    loop {
+        let current = flags::load(state.stores.doc.as_ref()).await?;
+        let mut changes = std::collections::BTreeMap::new();
+        for name in &c.controls {
+            let Some(f) = current.set.get(name) else {
+                continue;
+            };
+            let want = (
+                c.phase.enabled(),
+                c.phase.admin_only(),
+                c.phase.percentage(),
+            );
+            if (f.enabled, f.admin_only, f.rollout_percentage) != want {
+                changes.insert(
+                    name.clone(),
+                    crate::flags::FlagChange {
+                        enabled: Some(want.0),
+                        admin_only: Some(want.1),
+                        rollout_percentage: Some(want.2),
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        match flags::update(
+            state,
+            origin,
+            actor,
+            "flags.canary",
+            current.version,
+            &changes,
+        )
+        .await
+        {
+            Err(StoreError::VersionConflict { .. }) if attempts < 20 => attempts += 1,
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
+/// Measures the canary window: since the phase began, at most the last 60 minutes.
+pub async fn measure(state: &AppState, c: &CanaryState) -> Result<Measured, StoreError> {
+    let now = state.clock.now_ms();
+    let to = metrics::minute(now);
+    let from = metrics::minute(c.since.max(now - WINDOW_MINUTES * 60_000));
+    let w = metrics::window(state, from, to).await?;
+    let last5 = metrics::window(state, (to - 4).max(from), to).await?;
+    let outcome = |sums: &metrics::Sums, o: &str| {
+        metrics::family_sum(sums, "business_requests_total", &[("outcome", o)])
+    };
+    Ok(Measured {
+        minutes_in_phase: (now - c.since) as f64 / 60_000.0,
+        successes: outcome(&w, "success"),
+        errors: outcome(&w, "error"),
+        p95_ms: metrics::quantile(&w, BUSINESS_TIME_MS, 0.95),
+        memory_mb: w.get("max:memory_usage_mb").copied(),
+        errors_5m: outcome(&last5, "error"),
+    })
+}
+
+/// Judges the live measurements without acting on them (status/full, rollout/plan).
+pub async fn judgement(state: &AppState) -> Result<(u64, CanaryState, Judgement), StoreError> {
+    let (version, c) = load(state).await?;
+    let m = measure(state, &c).await?;
+    let j = judge(c.phase, &m, &state.config.canary);
+    Ok((version, c, j))
+}
+
+/// `canary/evaluate` and `canary/tick`: judges, rolls back automatically on a crossed
+/// threshold, and records the decision.
+pub async fn evaluate(state: &AppState, origin: &Origin, actor: &str) -> Result<Value, StoreError> {
+    let (_, c, j) = judgement(state).await?;
+    let mut out = j.to_json();
+    out["phase"] = json!(c.phase);
+    if j.decision == Decision::Rollback {
+        let reason = format!("automatic rollback: {}", j.reasons.join("; "));
+        let version = enter(state, origin, actor, None, Phase::RolledBack, &reason).await?;
+        let mut s = metrics::Samples::new();
+        s.count("canary_rollbacks_total", &[("trigger", "automatic")], 1.0);
+        metrics::add_or_log(state, &s).await;
+        crate::service::events::error(
+            state,
+            json!({"kind": "canary.rollback", "from": c.phase, "reasons": j.reasons}),
+        )
+        .await;
+        out["rolled_back"] = json!(true);
+        out["version"] = json!(version);
+    } else {
+        apply_flags(state, origin, actor, &c).await?;
+    }
+    record_decision(state, &out).await;
+    Ok(out)
+}
+
+async fn record_decision(state: &AppState, judgement: &Value) {
+    let mut value = judgement.clone();
+    value["at"] = json!(crate::service::runs::rfc3339(state.clock.now_ms()));
+    let doc = state.stores.doc.as_ref();
+    let written = match doc.get_versioned(DECISION_KEY).await {
+        Ok(current) => doc
+            .put_versioned_if(DECISION_KEY, current.map(|c| c.version), &value)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        tracing::warn!(target: "phase1::canary", error = %e, "canary decision not recorded");
+    }
+}
+
+/// The emergency rollback: every Phase-1 flag off, the canary ROLLED_BACK at 0 %, an audit
+/// row; the time to recovery is measured until the flags read back off.
+pub async fn rollback_all(
+    state: &AppState,
+    origin: &Origin,
+    actor: &str,
+    reason: &str,
+) -> Result<Value, StoreError> {
+    let started = std::time::Instant::now();
+    let applied = flags::disable_all(state, origin, actor, reason).await?;
+    let canary_version = enter(state, origin, actor, None, Phase::RolledBack, reason).await?;
+    let check = flags::load(state.stores.doc.as_ref()).await?;
+    let all_off = check.set.iter().all(|(_, f)| !f.enabled);
+    let time_to_recovery_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut s = metrics::Samples::new();
+    s.count("canary_rollbacks_total", &[("trigger", "manual")], 1.0);
+    metrics::add_or_log(state, &s).await;
+    tracing::warn!(
+        target: "phase1::canary",
+        time_to_recovery_ms,
+        flag_version = check.version,
+        "every Phase-1 flag rolled back"
+    );
+    Ok(json!({
+        "rolled_back": all_off,
+        "version": check.version,
+        "flags_version": applied.version,
+        "canary_version": canary_version,
+        "audit_id": applied.audit_id,
+        "time_to_recovery_ms": time_to_recovery_ms,
+    }))
+}
+
+/// One step of a rollout plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// The phase entered.
+    pub phase: Phase,
+    /// Its percentage.
+    pub percentage: u8,
+    /// Whether the controlled flags are admin-only in it.
+    pub admin_only: bool,
+    /// Whether entering it needs a GO (it widens exposure).
+    pub needs_go: bool,
+}
+
+/// The phases from `current` to `target`: onward when the target is ahead, else a fresh
+/// rollout from ADMIN_ONLY (with `admin_only`) or CANARY_1. Empty when already there.
+pub fn plan(current: Phase, target: Phase, admin_only: bool) -> Vec<Step> {
+    let step = |p: Phase, from: Phase| Step {
+        phase: p,
+        percentage: p.percentage(),
+        admin_only: p.admin_only(),
+        needs_go: from.widens_to(p) && from != Phase::RolledBack && from != Phase::Full,
+    };
+    if current == target || target == Phase::RolledBack {
+        return Vec::new();
+    }
+    let ahead = current != Phase::RolledBack && current.widens_to(target);
+    let start = if ahead {
+        current.next()
+    } else if admin_only {
+        Some(Phase::AdminOnly)
+    } else {
+        Some(Phase::Canary1)
+    };
+    let Some(start) = start else {
+        return Vec::new();
+    };
+    let start = if start.widens_to(target) || start == target {
+        start
+    } else {
+        target
+    };
+    let mut steps = Vec::new();
+    let mut from = if ahead { current } else { Phase::RolledBack };
+    let mut p = start;
+    loop {
+        steps.push(step(p, from));
+        if p == target {
+            break;
+        }
+        from = p;
+        match p.next() {
+            Some(n) => p = n,
+            None => break,
+        }
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phases(steps: &[Step]) -> Vec<Phase> {
+        steps.iter().map(|s| s.phase).collect()
+    }
+
+    #[test]
+    fn plans_go_onward_or_start_afresh() {
+        use Phase::*;
+        let p = plan(AdminOnly, Full, true);
+        assert_eq!(phases(&p), vec![Canary1, Canary25, Full]);
+        assert!(p.iter().all(|s| s.needs_go));
+        let p = plan(RolledBack, Canary25, true);
+        assert_eq!(phases(&p), vec![AdminOnly, Canary1, Canary25]);
+        assert!(!p[0].needs_go && p[1].needs_go);
+        assert_eq!(phases(&plan(Full, Canary1, false)), vec![Canary1]);
+        assert!(!plan(Full, Canary1, false)[0].needs_go);
+        assert_eq!(phases(&plan(Full, Full, false)), Vec::<Phase>::new());
+        assert_eq!(
+            phases(&plan(Canary25, Canary1, true)),
+            vec![AdminOnly, Canary1]
+        );
+        assert_eq!(phases(&plan(Canary1, AdminOnly, false)), vec![AdminOnly]);
+    }
+}
