@@ -72,6 +72,9 @@ macro_rules! kv_cases {
             metrics_sum_per_minute,
             canary_window_and_idempotency,
             rotation_keeps_the_user_sessions_revocable,
+            a_max_series_keeps_the_largest_value_and_the_others_sum,
+            recent_lists_keep_the_newest_entries_and_expire_by_the_clock,
+            concurrent_pushes_keep_exactly_the_newest,
         );)*
     };
 }

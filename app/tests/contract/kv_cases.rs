@@ -3,6 +3,8 @@
 use phase1_app::clock::{Clock, ManualClock};
 use phase1_app::store::model::{RateDecision, RateLimit, Rotation};
 use phase1_app::store::KvStore;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -414,4 +416,143 @@ pub async fn rotation_keeps_the_user_sessions_revocable(s: Arc<dyn KvStore>, c: 
             .expect("rotate"),
         Rotation::Unknown
     );
+}
+
+pub async fn a_max_series_keeps_the_largest_value_and_the_others_sum(
+    s: Arc<dyn KvStore>,
+    clock: Arc<ManualClock>,
+) {
+    for v in [3.0, 7.0, 5.0] {
+        s.add_metrics(100, &[("max:mem", v), ("req", v)], MIN)
+            .await
+            .unwrap();
+    }
+    s.add_metrics(
+        100,
+        &[
+            ("max:mem", f64::NAN),
+            ("max:mem", f64::INFINITY),
+            ("req", f64::NAN),
+            ("max:neg", -4.5),
+            ("max:neg", -2.25),
+            ("max:neg", -9.0),
+            ("max", 1.0),
+            ("max", 1.0),
+            ("a:max:b", 2.0),
+            ("a:max:b", 2.0),
+        ],
+        MIN,
+    )
+    .await
+    .unwrap();
+    s.add_metrics(101, &[("max:mem", 1.0)], MIN).await.unwrap();
+    let m = s.read_metrics(100, 101).await.unwrap();
+    assert_eq!(m[&100]["max:mem"], 7.0);
+    assert_eq!(m[&100]["req"], 15.0, "NaN is not added");
+    assert_eq!(
+        m[&100]["max:neg"], -2.25,
+        "the first value, not 0, is the start"
+    );
+    assert_eq!(m[&100]["max"], 2.0, "only the `max:` prefix keeps maxima");
+    assert_eq!(m[&100]["a:max:b"], 4.0);
+    assert_eq!(m[&101]["max:mem"], 1.0);
+
+    // An expired bucket starts again: a lower maximum than before.
+    clock.advance(60_000);
+    s.add_metrics(100, &[("max:mem", 2.0)], MIN).await.unwrap();
+    assert_eq!(
+        s.read_metrics(100, 100).await.unwrap()[&100],
+        BTreeMap::from([("max:mem".to_string(), 2.0)])
+    );
+}
+
+pub async fn recent_lists_keep_the_newest_entries_and_expire_by_the_clock(
+    s: Arc<dyn KvStore>,
+    clock: Arc<ManualClock>,
+) {
+    assert!(s.recent("events", 10).await.unwrap().is_empty());
+    for i in 0..5 {
+        s.push_recent("events", &json!({ "i": i }), 3, MIN)
+            .await
+            .unwrap();
+    }
+    let newest =
+        |from: i64, n: i64| -> Vec<Value> { (0..n).map(|k| json!({ "i": from - k })).collect() };
+    assert_eq!(s.recent("events", 10).await.unwrap(), newest(4, 3));
+    assert_eq!(s.recent("events", 2).await.unwrap(), newest(4, 2));
+    assert!(s.recent("events", 0).await.unwrap().is_empty());
+    assert!(s.recent("other", 10).await.unwrap().is_empty());
+
+    // Any JSON value round-trips.
+    let odd = json!(["a", 1.5, null, { "n": [true] }, 9_007_199_254_740_993_u64, "ünï"]);
+    s.push_recent("odd", &odd, 10, MIN).await.unwrap();
+    s.push_recent("odd", &json!("plain"), 10, MIN)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.recent("odd", u64::MAX).await.unwrap(),
+        vec![json!("plain"), odd]
+    );
+
+    // A push extends the list's life to `ttl` after it; expiry is by the clock.
+    clock.advance(50_000);
+    s.push_recent("events", &json!({ "i": 5 }), 3, MIN)
+        .await
+        .unwrap();
+    clock.advance(50_000);
+    assert_eq!(s.recent("events", 10).await.unwrap(), newest(5, 3));
+    assert!(s.recent("odd", 10).await.unwrap().is_empty());
+    clock.advance(10_000);
+    assert!(s.recent("events", 10).await.unwrap().is_empty());
+
+    // A push after expiry starts a new list; a smaller `keep` trims, 0 keeps nothing.
+    s.push_recent("events", &json!({ "i": 6 }), 3, MIN)
+        .await
+        .unwrap();
+    assert_eq!(s.recent("events", 10).await.unwrap(), newest(6, 1));
+    s.push_recent("events", &json!({ "i": 7 }), 3, MIN)
+        .await
+        .unwrap();
+    s.push_recent("events", &json!({ "i": 8 }), 1, MIN)
+        .await
+        .unwrap();
+    assert_eq!(s.recent("events", 10).await.unwrap(), newest(8, 1));
+    s.push_recent("events", &json!({ "i": 9 }), 0, MIN)
+        .await
+        .unwrap();
+    assert!(s.recent("events", 10).await.unwrap().is_empty());
+    s.push_recent("events", &json!({ "i": 10 }), u64::MAX, Duration::MAX)
+        .await
+        .unwrap();
+    assert_eq!(s.recent("events", 10).await.unwrap(), newest(10, 1));
+
+    // The last push's TTL counts, even when shorter.
+    s.push_recent("short", &json!(1), 5, MIN).await.unwrap();
+    s.push_recent("short", &json!(2), 5, Duration::from_secs(1))
+        .await
+        .unwrap();
+    clock.advance(1_000);
+    assert!(s.recent("short", 5).await.unwrap().is_empty());
+}
+
+pub async fn concurrent_pushes_keep_exactly_the_newest(
+    s: Arc<dyn KvStore>,
+    _clock: Arc<ManualClock>,
+) {
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.push_recent("busy", &json!(i), 20, MIN).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let got = s.recent("busy", 1_000).await.unwrap();
+    assert_eq!(got.len(), 20);
+    let mut ids: Vec<u64> = got.iter().map(|v| v.as_u64().unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
 }
