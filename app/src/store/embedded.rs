@@ -1343,7 +1343,6 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::store::slow::seen;
-    use std::collections::BTreeMap;
 
     const MIN: Duration = Duration::from_secs(60);
 
