@@ -1147,7 +1147,7 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
     let problem = res.extensions().get::<problem::ProblemSummary>().cloned();
     crate::service::events::after_request(
         &state,
-        &samples,
+        samples,
         status,
         &id,
         route,

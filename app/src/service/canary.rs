@@ -93,25 +93,31 @@ pub async fn seed(doc: &dyn DocStore, now: Millis) -> Result<bool, StoreError> {
 /// `canary/status`: phase, percentage, since, version, controls, last decision.
 pub async fn status(state: &AppState) -> Result<(u64, Value), StoreError> {
     let (version, c) = load(state).await?;
+    Ok((version, describe(state, version, &c).await?))
+}
+
+/// The status document of an already loaded state (its last decision is read here).
+pub async fn describe(
+    state: &AppState,
+    version: u64,
+    c: &CanaryState,
+) -> Result<Value, StoreError> {
     let last = state
         .stores
         .doc
         .get_versioned(DECISION_KEY)
         .await?
         .map(|v| v.value);
-    Ok((
-        version,
-        json!({
-            "phase": c.phase,
-            "percentage": c.percentage,
-            "since": crate::service::runs::rfc3339(c.since),
-            "version": version,
-            "controls": c.controls,
-            "reason": c.reason,
-            "changed_by": c.changed_by,
-            "last_decision": last,
-        }),
-    ))
+    Ok(json!({
+        "phase": c.phase,
+        "percentage": c.percentage,
+        "since": crate::service::runs::rfc3339(c.since),
+        "version": version,
+        "controls": c.controls,
+        "reason": c.reason,
+        "changed_by": c.changed_by,
+        "last_decision": last,
+    }))
 }
 
 /// Enters `phase`: the canary state if its version is `expected` (None: whatever it is,
@@ -233,8 +239,14 @@ pub async fn measure(state: &AppState, c: &CanaryState) -> Result<Measured, Stor
     let now = state.clock.now_ms();
     let to = metrics::minute(now);
     let from = metrics::minute(c.since.max(now - WINDOW_MINUTES * 60_000));
-    let w = metrics::window(state, from, to).await?;
-    let last5 = metrics::window(state, (to - 4).max(from), to).await?;
+    let buckets = state.stores.kv.read_metrics(from.max(1), to).await?;
+    let w = metrics::merge(&buckets);
+    let last5 = metrics::merge(
+        &buckets
+            .range(to - 4..)
+            .map(|(m, b)| (*m, b.clone()))
+            .collect(),
+    );
     let outcome = |sums: &metrics::Sums, o: &str| {
         metrics::family_sum(sums, "business_requests_total", &[("outcome", o)])
     };

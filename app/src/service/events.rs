@@ -41,7 +41,7 @@ pub async fn recent(state: &AppState, list: &str, n: u64) -> Result<Vec<Value>, 
 /// process saw over the slow threshold since the last response.
 pub async fn after_request(
     state: &AppState,
-    samples: &Samples,
+    mut samples: Samples,
     status: u16,
     request_id: &str,
     route: &str,
@@ -49,7 +49,6 @@ pub async fn after_request(
     problem: Option<ProblemSummary>,
 ) {
     let slow = crate::store::slow::drain();
-    let mut samples = samples.clone();
     for call in &slow {
         samples.count("store_slow_calls_total", &[("store", call.store)], 1.0);
     }

@@ -172,8 +172,8 @@ fn check(action: &str, status: u16, body: &Value) -> Result<(), String> {
     }
 }
 
-/// Sends one action through the application and measures it.
-async fn act(state: &AppState, action: &str) -> (bool, f64, Option<String>) {
+/// Sends one action through `app` (the application's router) and measures it.
+async fn act(app: &axum::Router, action: &str) -> (bool, f64, Option<String>) {
     let (method, path, body) = request(action);
     let mut req = Request::builder()
         .method(method)
@@ -183,7 +183,7 @@ async fn act(state: &AppState, action: &str) -> (bool, f64, Option<String>) {
         .unwrap_or_default();
     req.extensions_mut().insert(Synthetic);
     let started = std::time::Instant::now();
-    let outcome = match crate::http::router(state.clone()).oneshot(req).await {
+    let outcome = match app.clone().oneshot(req).await {
         Ok(res) => {
             let status = res.status().as_u16();
             let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024)
@@ -223,8 +223,9 @@ pub async fn run(state: &AppState, origin: &Origin) -> Result<Value, StoreError>
     };
     let mut results = Vec::new();
     let mut samples = metrics::Samples::new();
+    let app = crate::http::router(state.clone());
     for action in &config.actions {
-        let (ok, latency_ms, error) = act(state, action).await;
+        let (ok, latency_ms, error) = act(&app, action).await;
         let result = MonitorResult {
             id: uuid::Uuid::new_v4().to_string(),
             monitor_id: MONITOR.into(),

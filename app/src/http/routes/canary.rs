@@ -270,8 +270,8 @@ pub async fn rollback(
 
 /// `GET /api/phase1/status/full`: canary, flags version, metrics summary, go/no-go, stores.
 pub async fn full(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let (_, canary_status) = canary::status(&state).await?;
-    let (_, c, j) = canary::judgement(&state).await?;
+    let (version, c, j) = canary::judgement(&state).await?;
+    let canary_status = canary::describe(&state, version, &c).await?;
     let flags_version = flags::load(state.stores.doc.as_ref()).await?.version;
     let summary = metrics::summary(&state, 60).await?;
     let action = match j.decision {

@@ -60,7 +60,8 @@ pub fn if_match(headers: &HeaderMap) -> ApiResult<u64> {
         })
 }
 
-fn problems(list: Vec<(String, String)>) -> ApiError {
+/// 422 VALIDATION_FAILED from `(field, message)` pairs.
+pub fn problems(list: Vec<(String, String)>) -> ApiError {
     ApiError::validation(
         list.into_iter()
             .map(|(f, m)| FieldError::new(&f, m))

@@ -5,14 +5,13 @@ use super::origin;
 use crate::http::auth::Session;
 use crate::http::body::JsonObject;
 use crate::http::client_ip::ClientIp;
-use crate::http::problem::{ApiError, ApiResult};
+use crate::http::problem::ApiResult;
 use crate::http::state::AppState;
 use crate::service::{events, metrics, synthetic};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use phase1_core::error::FieldError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -100,9 +99,8 @@ pub async fn synthetic_start(
     ip: Option<Extension<ClientIp>>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let config = synthetic::parse_config(&body, state.clock.now_ms()).map_err(|p| {
-        ApiError::validation(p.into_iter().map(|(f, m)| FieldError::new(&f, m)).collect())
-    })?;
+    let config =
+        synthetic::parse_config(&body, state.clock.now_ms()).map_err(super::flags::problems)?;
     let origin = origin("/api/admin/synthetic/start", ip);
     synthetic::start(&state, &origin, &session.email, &config).await?;
     Ok(Json(json!({"started": true, "monitor": config})))

@@ -125,19 +125,17 @@ pub async fn run(
         },
     )
     .await;
-    {
-        if let Some(mut result) = cached {
-            result["provenance"]["cached"] = json!(true);
-            let mut record = runs::record(&state, &session, &p, RunStatus::Queued);
-            record.id = run_id;
-            state.stores.doc.create_run(&record).await?;
-            state
-                .stores
-                .doc
-                .finish_run(&record.id, None, &result, state.clock.now_ms())
-                .await?;
-            return Ok(Json(runs::with_run_id(result, &record.id)).into_response());
-        }
+    if let Some(mut result) = cached {
+        result["provenance"]["cached"] = json!(true);
+        let mut record = runs::record(&state, &session, &p, RunStatus::Queued);
+        record.id = run_id;
+        state.stores.doc.create_run(&record).await?;
+        state
+            .stores
+            .doc
+            .finish_run(&record.id, None, &result, state.clock.now_ms())
+            .await?;
+        return Ok(Json(runs::with_run_id(result, &record.id)).into_response());
     }
 
     let mut record = runs::record(
