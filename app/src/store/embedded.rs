@@ -96,6 +96,39 @@ struct Entry {
     value: Value,
 }
 
+/// Makes `path` private to its owner before the database opens it: a directory it creates
+/// is 0700, and the file is created 0600, or narrowed to 0600 when it exists (it holds
+/// password hashes, sealed TOTP seeds and the audit log). Directories that already exist are
+/// left as they are: they may be shared ones, such as a temporary directory.
+fn private_file(path: &Path) -> Result<(), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
+                .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(path)
+        .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| unavailable(format!("cannot make {} private: {e}", path.display())))?;
+    }
+    drop(file);
+    Ok(())
+}
+
 /// Both stores over one redb file.
 pub struct Embedded {
     db: Arc<Database>,
@@ -248,10 +281,7 @@ impl Embedded {
         let path = path.to_path_buf();
         let p = path.clone();
         let db = tokio::task::spawn_blocking(move || {
-            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
-            }
+            private_file(&p)?;
             Database::create(&p).map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => unavailable(format!(
                     "{} is already open in another process",
@@ -1123,7 +1153,10 @@ impl KvStore for Embedded {
             let start = now - now.rem_euclid(window);
             let reset_at = start + window;
             let key = format!("rl:{class}:{ip}:{start}");
-            let count = kv_get(tx, &key, now)?.and_then(|v| v.as_u64()).unwrap_or(0) + 1;
+            let count = kv_get(tx, &key, now)?
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0)
+                .saturating_add(c.cost.max(1));
             kv_put(tx, &key, json!(count), start + 2 * window)?;
             if count <= c.limit {
                 return Ok(RateDecision::Allowed {
@@ -1391,6 +1424,32 @@ mod tests {
         assert_eq!(s.recent("b", 5).await.unwrap(), vec![json!("y")]);
     }
 
+    /// L8 of the 2026-12-03 audit: the file held password hashes and sealed TOTP seeds
+    /// world-readable (0644 in a 0755 directory).
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_store_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("state").join("nested").join("phase1.redb");
+        let clock = ManualClock::new(1_793_491_200_000);
+        let s = Embedded::open_at(&path, &StoreSettings::default(), clock.clone())
+            .await
+            .unwrap();
+        drop(s);
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        assert_eq!(mode(&dir.path().join("state")), 0o700);
+        // A file left world-readable by an earlier version is narrowed when it opens.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let s = Embedded::open_at(&path, &StoreSettings::default(), clock)
+            .await
+            .unwrap();
+        assert_eq!(mode(&path), 0o600);
+        drop(s);
+    }
+
     #[tokio::test]
     async fn a_list_that_is_not_an_array_is_corrupt() {
         let (s, _clock, _dir) = store().await;
@@ -1423,6 +1482,7 @@ mod tests {
                 ip: "192.0.2.1",
                 class: "api",
                 limit: 5,
+                cost: 1,
                 window_ms: 60_000,
                 violations_to_block: 3,
                 violation_period_ms: 600_000,
