@@ -200,17 +200,7 @@ impl Config {
     /// Reads configuration through `get`; every problem is reported at once.
     pub fn from_lookup(get: Lookup) -> Result<Config, Vec<ConfigError>> {
         let mut errors = Vec::new();
-        let env = match get("APP_ENV").as_deref().map(str::trim) {
-            None | Some("") | Some("dev") => AppEnv::Dev,
-            Some("prod") => AppEnv::Prod,
-            Some(other) => {
-                errors.push(ConfigError {
-                    variable: "APP_ENV",
-                    message: format!("must be dev or prod, got {other:?}"),
-                });
-                AppEnv::Dev
-            }
-        };
+        let env = app_env(get, &mut errors);
         let mongodb_uri = url(
             get,
             "MONGODB_URI",
@@ -337,6 +327,20 @@ impl Config {
         )
         .map(|u| u.trim_end_matches('/').to_string());
         let internal_key = nonempty("PHASE1_INTERNAL_KEY").map(String::into_bytes);
+        let cron_secret = nonempty("CRON_SECRET").map(|s| Secret(s.into_bytes()));
+        if env == AppEnv::Prod {
+            for (variable, value) in [
+                ("CRON_SECRET", cron_secret.as_ref().map(|s| s.0.as_slice())),
+                ("PHASE1_INTERNAL_KEY", internal_key.as_deref()),
+            ] {
+                if let Some(why) = value.and_then(weakness) {
+                    errors.push(ConfigError {
+                        variable,
+                        message: format!("{why} when APP_ENV=prod"),
+                    });
+                }
+            }
+        }
         if shard_url.is_some() && internal_key.is_none() {
             errors.push(ConfigError {
                 variable: "PHASE1_INTERNAL_KEY",
@@ -392,7 +396,7 @@ impl Config {
             build,
             admin_token,
             secret_key,
-            cron_secret: nonempty("CRON_SECRET").map(|s| Secret(s.into_bytes())),
+            cron_secret,
             engine,
             env,
             encryption,
@@ -413,6 +417,43 @@ impl Config {
                 op_timeout: Duration::from_millis(op),
             },
         })
+    }
+}
+
+/// Variables that say the process runs on a serverless platform: Vercel's, and AWS
+/// Lambda's (set by the runtime for every function).
+pub const PLATFORM_VARIABLES: [&str; 4] = [
+    "VERCEL",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_EXECUTION_ENV",
+];
+
+/// `APP_ENV`. When it is unset, prod wherever the process is deployed — on Vercel or AWS
+/// Lambda (their own variables), or with a real store configured — and dev only on a
+/// laptop with the embedded store: dev (the ops token as an admin session, no secret
+/// checks) must be asked for where real data lives.
+fn app_env(get: Lookup, errors: &mut Vec<ConfigError>) -> AppEnv {
+    let set = |var: &str| get(var).is_some_and(|v| !v.trim().is_empty());
+    match get("APP_ENV").as_deref().map(str::trim) {
+        Some("dev") => AppEnv::Dev,
+        Some("prod") => AppEnv::Prod,
+        None | Some("") => {
+            let deployed =
+                PLATFORM_VARIABLES.iter().any(|v| set(v)) || set("MONGODB_URI") || set("REDIS_URL");
+            if deployed {
+                AppEnv::Prod
+            } else {
+                AppEnv::Dev
+            }
+        }
+        Some(other) => {
+            errors.push(ConfigError {
+                variable: "APP_ENV",
+                message: format!("must be dev or prod, got {other:?}"),
+            });
+            AppEnv::Dev
+        }
     }
 }
 
@@ -653,6 +694,72 @@ mod tests {
             assert_eq!(errs[0].variable, var);
             assert!(!errs[0].message.contains(value), "the value is not echoed");
         }
+    }
+
+    /// L2 of the 2026-12-03 audit: `CRON_SECRET=x` and `PHASE1_INTERNAL_KEY=x` passed in
+    /// prod.
+    #[test]
+    fn prod_refuses_a_weak_cron_secret_or_internal_key() {
+        for var in ["CRON_SECRET", "PHASE1_INTERNAL_KEY"] {
+            for weak in ["x", "abababababababababababababababababab"] {
+                let errs = load(&prod(&[(var, weak)])).expect_err(var);
+                assert_eq!(errs.len(), 1, "{var}={weak}: {errs:?}");
+                assert_eq!(errs[0].variable, var);
+                assert!(errs[0].message.contains("APP_ENV=prod"), "{errs:?}");
+            }
+        }
+        let strong = "cron-secret-0123456789abcdefghijklmnopq";
+        let ok = load(&prod(&[
+            ("CRON_SECRET", strong),
+            ("PHASE1_INTERNAL_KEY", strong),
+        ]));
+        assert!(ok.is_ok(), "{ok:?}");
+        assert!(
+            load(&[("CRON_SECRET", "x"), ("PHASE1_INTERNAL_KEY", "x")]).is_ok(),
+            "dev does not judge them"
+        );
+    }
+
+    /// L1 of the 2026-12-03 audit: without APP_ENV, a deployment with real stores ran in
+    /// dev, where `X-Admin-Token: changeme` is an admin session.
+    #[test]
+    fn without_app_env_a_deployment_is_prod_and_dev_must_be_asked_for() {
+        let stores = [
+            ("MONGODB_URI", "mongodb+srv://u:p@cluster.example.net/"),
+            ("REDIS_URL", "rediss://default:p@eu1.example.io:6379"),
+        ];
+        let platform = |var: &'static str, value: &'static str| {
+            let mut vars = stores.to_vec();
+            vars.push((var, value));
+            vars.push(("PHASE1_ADMIN_TOKEN", "changeme"));
+            vars
+        };
+        for (var, value) in [
+            ("VERCEL", "1"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "phase1-run"),
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023"),
+        ] {
+            let refused = refused_vars(&platform(var, value));
+            assert!(
+                refused.contains(&"PHASE1_ADMIN_TOKEN") && refused.contains(&"SECRET_KEY"),
+                "{var}: {refused:?}"
+            );
+        }
+        for store in stores {
+            let refused = refused_vars(&[store, ("PHASE1_ADMIN_TOKEN", "changeme")]);
+            assert!(
+                refused.contains(&"PHASE1_ADMIN_TOKEN"),
+                "{store:?}: {refused:?}"
+            );
+        }
+        let mut asked = stores.to_vec();
+        asked.push(("APP_ENV", "dev"));
+        assert_eq!(load(&asked).expect("dev when asked").env, AppEnv::Dev);
+        let c = load(&prod(&[("APP_ENV", "")])).expect("valid without APP_ENV");
+        assert_eq!(c.env, AppEnv::Prod);
+        assert_eq!(c.stores.key_prefix, "phase1:prod:");
+        assert_eq!(load(&[("VERCEL", "")]).expect("valid").env, AppEnv::Dev);
     }
 
     #[test]
