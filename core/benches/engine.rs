@@ -39,5 +39,44 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Parsing a request whose `senior_coupon` list is 10,000 distinct values followed by
+/// 240,000 repeats (L7 of the 2026-12-03 audit), against the same number of equal values:
+/// with linear de-duplication the two cost about the same per item.
+fn parse(c: &mut Criterion) {
+    let base: serde_json::Value =
+        serde_json::from_str(include_str!("../../fixtures/london-dc-alpha.json"))
+            .expect("fixture is JSON");
+    let with_coupons = |items: Vec<serde_json::Value>| {
+        let mut v = base.clone();
+        v["ranges"]["senior_coupon"] = serde_json::Value::Array(items);
+        v
+    };
+    let mut distinct: Vec<serde_json::Value> = (0..10_000)
+        .map(|i| serde_json::json!(0.2 - f64::from(i) * 1e-5))
+        .collect();
+    let last = distinct[9_999].clone();
+    distinct.extend(std::iter::repeat_n(last, 240_000));
+    let equal = vec![serde_json::json!(0.05); 250_000];
+    let mut group = c.benchmark_group("parse");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(250_000));
+    for (name, request) in [
+        ("distinct_then_repeats", with_coupons(distinct)),
+        ("all_equal", with_coupons(equal)),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(RunInput::parse(
+                    black_box(&request),
+                    &Overrides::default(),
+                    Options::default(),
+                    Ruleset::v1(),
+                ))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, parse);
 criterion_main!(benches);
