@@ -68,6 +68,7 @@ macro_rules! kv_cases {
             attempts_count_exactly_under_concurrency,
             rate_limits_count_violations_and_block,
             violations_outside_the_period_do_not_block,
+            a_costly_request_counts_as_many,
             rate_limits_are_exact_under_concurrency,
             metrics_sum_per_minute,
             canary_window_and_idempotency,

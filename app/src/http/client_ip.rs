@@ -44,6 +44,19 @@ pub fn resolve(source: ClientIpSource, req: &Request) -> Option<IpAddr> {
     ip.map(|i| i.to_canonical())
 }
 
+/// The key a client is rate-limited and blocked under: an IPv4 address as it is, an IPv6
+/// address as its /64 network (`2001:db8:1:2::/64`). A /64 is the smallest block a network
+/// hands a client (SLAAC needs it), so every address in it is one client's: keyed apart,
+/// a client would get 2^64 fresh budgets and could never be blocked.
+pub fn limit_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            ipnet::Ipv6Net::new(v6, 64).map_or_else(|_| v6.to_string(), |n| n.trunc().to_string())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +68,24 @@ mod tests {
             b = b.header(*k, *v);
         }
         b.body(Body::empty()).expect("request")
+    }
+
+    /// M2 of the 2026-12-03 audit: four addresses of one /64 each got a fresh budget.
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64() {
+        let key = |s: &str| limit_key(s.parse().expect("ip"));
+        for ip in [
+            "2001:db8:1:2::1",
+            "2001:db8:1:2::2",
+            "2001:db8:1:2::3",
+            "2001:db8:1:2:ffff:ffff:ffff:ffff",
+        ] {
+            assert_eq!(key(ip), "2001:db8:1:2::/64", "{ip}");
+        }
+        assert_eq!(key("2001:db8:1:3::1"), "2001:db8:1:3::/64");
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("::1"), "::/64");
     }
 
     #[test]

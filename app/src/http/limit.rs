@@ -3,9 +3,11 @@
 //! request in its class's one-minute window and, when the limit is passed, records a
 //! violation and blocks the IP on the third within ten minutes ([`crate::limits`]).
 //!
-//! Requests with a valid ops token are never limited or blocked. When the key-value store is
-//! down, sign-in routes fail closed (503) and the others are let through with a logged,
-//! counted warning.
+//! Clients are counted by [`client_ip::limit_key`]: an IPv4 address, or an IPv6 address's
+//! /64 (the smallest network a client is normally given, so rotating addresses inside it
+//! buys no fresh budget). Requests with a valid ops token are never limited or blocked.
+//! When the key-value store is down, sign-in routes fail closed (503) and the others are let
+//! through with a logged, counted warning.
 //!
 //! Answers carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
 //! (seconds until the window resets); a 429 or 403 also `Retry-After`.
@@ -22,11 +24,25 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
 /// Seconds from `now` to `at`, at least 1.
 fn secs_until(at: i64, now: i64) -> i64 {
     ((at - now).max(0) + 999) / 1000
+}
+
+/// Marks a request the limiter counted (it carried no valid ops token), with its class: a
+/// handler that learns from the body that the request costs more (a consistency check of
+/// several runs) charges the rest with [`charge`].
+#[derive(Debug, Clone, Copy)]
+pub struct Counted(pub RateClass);
+
+/// What the limiter allowed: the headers of the answer.
+struct Allowance {
+    limit: u64,
+    remaining: u64,
+    reset_s: i64,
 }
 
 /// The middleware: resolves the client address (kept as a [`ClientIp`] extension for the
@@ -36,20 +52,71 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
     if let Some(ip) = ip {
         req.extensions_mut().insert(ClientIp(ip));
     }
-    let path = req.uri().path().to_string();
+    let path = req.uri().path();
     let synthetic = req.extensions().get::<super::auth::Synthetic>().is_some();
     if !path.starts_with("/api/") || synthetic || has_ops_token(&state, req.headers(), ip) {
         return next.run(req).await;
     }
-    let route = super::route_for(req.method().as_str(), &path);
+    let route = super::route_for(req.method().as_str(), path);
     let class = route.map_or(RateClass::Api, |r| r.class);
+    let route_name = route.map_or("unmatched", |r| r.path);
+    let allowance = match count(&state, ip, class, 1, route_name).await {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    req.extensions_mut().insert(Counted(class));
+    let mut res = next.run(req).await;
+    if let Some(a) = allowance {
+        let h = res.headers_mut();
+        for (name, value) in [
+            ("x-ratelimit-limit", a.limit.to_string()),
+            ("x-ratelimit-remaining", a.remaining.to_string()),
+            ("x-ratelimit-reset", a.reset_s.to_string()),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert(name, v);
+            }
+        }
+    }
+    res
+}
+
+/// Charges `cost` more requests of a counted request's class (see [`Counted`]) from its
+/// handler, once the body has said what the request costs: 429 (a violation, as any
+/// refusal) when they do not fit in the window. Requests the limiter did not count (ops
+/// token, synthetic) are not charged.
+pub async fn charge(
+    state: &AppState,
+    counted: Option<Counted>,
+    ip: Option<IpAddr>,
+    route: &str,
+    cost: u64,
+) -> Result<(), ApiError> {
+    match counted {
+        Some(Counted(class)) if cost > 0 => count(state, ip, class, cost, route).await.map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+/// Counts `cost` requests of `class` from `ip` (keyed by [`client_ip::limit_key`]): the
+/// allowance (None when the store is down and the class fails open), or the refusal —
+/// 429 with a violation recorded, the block on the third (audited, counted), 403 while
+/// blocked, 503 for a sign-in class without the store.
+async fn count(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    class: RateClass,
+    cost: u64,
+    route: &str,
+) -> Result<Option<Allowance>, ApiError> {
     let limits = &state.config.rate_limits;
-    let ip_text = ip.map_or_else(|| "unknown".to_string(), |i| i.to_string());
+    let key = ip.map_or_else(|| "unknown".to_string(), client_ip::limit_key);
     let limit = limits.limit(class);
     let check = RateLimit {
-        ip: &ip_text,
+        ip: &key,
         class: class.as_str(),
         limit,
+        cost,
         window_ms: limits.window_ms,
         violations_to_block: limits.violations_to_block,
         violation_period_ms: limits.violation_period_ms,
@@ -58,7 +125,7 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
     let now = state.clock.now_ms();
     let decision = match state.stores.kv.rate_limit(&check, now).await {
         Ok(d) => d,
-        Err(e) if class.fails_closed() => return ApiError::from(e).into_response(),
+        Err(e) if class.fails_closed() => return Err(ApiError::from(e)),
         Err(e) => {
             let total = state.rate_limit_fail_open.fetch_add(1, Ordering::Relaxed) + 1;
             tracing::warn!(
@@ -68,42 +135,32 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
                 fail_open_total = total,
                 "rate limit not checked: the key-value store is unavailable; request let through"
             );
-            return next.run(req).await;
+            return Ok(None);
         }
     };
-    let route_name = route.map_or(path.as_str(), |r| r.path);
     match decision {
         RateDecision::Allowed {
             remaining,
             reset_at,
-        } => {
-            let mut res = next.run(req).await;
-            let h = res.headers_mut();
-            for (name, value) in [
-                ("x-ratelimit-limit", limit.to_string()),
-                ("x-ratelimit-remaining", remaining.to_string()),
-                ("x-ratelimit-reset", secs_until(reset_at, now).to_string()),
-            ] {
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    h.insert(name, v);
-                }
-            }
-            res
-        }
+        } => Ok(Some(Allowance {
+            limit,
+            remaining,
+            reset_s: secs_until(reset_at, now),
+        })),
         RateDecision::Limited { reset_at, blocked } => {
             let mut counted = crate::service::metrics::Samples::new();
             counted.count("rate_limit_hits_total", &[("class", class.as_str())], 1.0);
             if blocked {
                 counted.count("security_blocks_total", &[], 1.0);
             }
-            crate::service::metrics::add_or_log(&state, &counted).await;
+            crate::service::metrics::add_or_log(state, &counted).await;
             if blocked {
-                let origin = Origin::http(route_name, ip);
+                let origin = Origin::http(route, ip);
                 let until = now + limits.block_ms;
                 audit::record(
-                    &state,
+                    state,
                     &origin,
-                    Event::new("ip.block", "system").subject(&ip_text).change(
+                    Event::new("ip.block", "system").subject(&key).change(
                         json!({"blocked": false}),
                         json!({"blocked": true, "until": crate::service::runs::rfc3339(until),
                                "class": class.as_str(),
@@ -113,7 +170,7 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
                 .await;
             }
             let retry = secs_until(reset_at, now).to_string();
-            ApiError::new(
+            Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "RATE_LIMITED",
                 "Too many requests",
@@ -125,12 +182,11 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
             .with_header("retry-after", retry.clone())
             .with_header("x-ratelimit-limit", limit.to_string())
             .with_header("x-ratelimit-remaining", "0")
-            .with_header("x-ratelimit-reset", retry)
-            .into_response()
+            .with_header("x-ratelimit-reset", retry))
         }
         RateDecision::Blocked { until } => {
             let retry = secs_until(until, now).to_string();
-            ApiError::new(
+            Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "IP_BLOCKED",
                 "Address blocked",
@@ -139,8 +195,7 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
                     crate::service::runs::rfc3339(until)
                 ),
             )
-            .with_header("retry-after", retry)
-            .into_response()
+            .with_header("retry-after", retry))
         }
     }
 }

@@ -500,8 +500,9 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 RUN,
                 200,
                 Some("ConsistencyBody"),
-                "Run a request several ways and compare",
-            ),
+                "Run a request several ways and compare (each run counts in the run class)",
+            )
+            .limited(RateClass::Run),
             post(runs::consistency),
         ),
         (
@@ -1151,7 +1152,7 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
         status,
         &id,
         route,
-        log_method.as_str(),
+        crate::service::metrics::method_label(log_method.as_str()),
         problem,
     )
     .await;

@@ -218,8 +218,24 @@ pub async fn bump(state: &AppState, name: &str) {
     add_or_log(state, &s).await;
 }
 
-/// The observations of one request. `business` when it was a Phase-1 business route served
-/// to a non-admin user (the canary's measurement).
+/// The methods that get a series of their own; any other token is counted as `other`.
+pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// The metric label of a request method: one of [`METHODS`], or `other`. A client chooses
+/// the method token freely (`QWERTY /zz` is a valid request line), so it is never a label
+/// as sent: each distinct token would be a new series kept for 400 days.
+pub fn method_label(method: &str) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The observations of one request. `route` is a pattern of the route table (or
+/// `unmatched`), never a raw path, and `method` is mapped by [`method_label`], so the
+/// series a client can create are bounded. `business` when it was a Phase-1 business
+/// route served to a non-admin user (the canary's measurement).
 pub fn request_samples(
     route: &str,
     method: &str,
@@ -231,7 +247,11 @@ pub fn request_samples(
     let code = status.to_string();
     s.count(
         "request_count_total",
-        &[("route", route), ("method", method), ("status", &code)],
+        &[
+            ("route", route),
+            ("method", method_label(method)),
+            ("status", &code),
+        ],
         1.0,
     )
     .observe(RESPONSE_TIME_MS, duration_ms);
@@ -509,6 +529,21 @@ mod tests {
         let admin = sums(&request_samples("/api/phase1/run", "POST", 200, 1.0, false));
         assert_eq!(family_sum(&admin, "business_requests_total", &[]), 0.0);
         assert_eq!(family_sum(&admin, "error_count_total", &[]), 0.0);
+    }
+
+    #[test]
+    fn methods_outside_the_fixed_set_share_one_label() {
+        for m in METHODS {
+            assert_eq!(method_label(m), m);
+        }
+        for m in ["QWERTY", "get", "PROPFIND", "CONNECT", "TRACE", ""] {
+            assert_eq!(method_label(m), "other", "{m}");
+        }
+        let s = sums(&request_samples("unmatched", "QWERTY", 404, 1.0, false));
+        assert_eq!(
+            s[r#"request_count_total{route="unmatched",method="other",status="404"}"#],
+            1.0
+        );
     }
 
     #[test]

@@ -240,6 +240,9 @@ pub struct RateLimit<'a> {
     pub class: &'a str,
     /// Requests allowed per window.
     pub limit: u64,
+    /// How many requests this one counts as (1 for most; a consistency check counts each of
+    /// its runs).
+    pub cost: u64,
     /// Window length.
     pub window_ms: i64,
     /// Violations that trigger a block…

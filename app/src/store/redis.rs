@@ -471,6 +471,7 @@ impl KvStore for RedisStore {
             px(check.block_ms).to_string(),
             format!("{}:{window_start}:", check.class),
             px(check.violation_period_ms).to_string(),
+            check.cost.max(1).to_string(),
         ];
         let (outcome, value): (String, String) = self
             .eval(
@@ -799,7 +800,7 @@ return 1
     ),
     // KEYS: block, violations, window counter.
     // ARGV: now, limit, window px, violation cutoff (dropped at or below), violations to
-    // block, block until, block px, violation member prefix, violations px.
+    // block, block until, block px, violation member prefix, violations px, cost.
     rate_limit: Script::new(
         r"
 local now = tonumber(ARGV[1])
@@ -808,8 +809,8 @@ local until_ = b and tonumber(b)
 if until_ and until_ > now then
   return {'blocked', b}
 end
-local count = redis.call('INCR', KEYS[3])
-if count == 1 then
+local count = redis.call('INCRBY', KEYS[3], ARGV[10])
+if redis.call('PTTL', KEYS[3]) < 0 then
   redis.call('PEXPIRE', KEYS[3], ARGV[3])
 end
 if count <= tonumber(ARGV[2]) then
@@ -1217,6 +1218,7 @@ mod tests {
             ip: "2001:db8::1",
             class: "auth",
             limit,
+            cost: 1,
             window_ms: 60_000,
             violations_to_block: 3,
             violation_period_ms: 600_000,

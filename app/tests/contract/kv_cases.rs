@@ -15,6 +15,7 @@ fn limit(ip: &str, n: u64) -> RateLimit<'_> {
         ip,
         class: "auth",
         limit: n,
+        cost: 1,
         window_ms: 60_000,
         violations_to_block: 3,
         violation_period_ms: 600_000,
@@ -280,6 +281,46 @@ pub async fn rate_limits_count_violations_and_block(s: Arc<dyn KvStore>, c: Arc<
             .await
             .expect("allowed"),
         RateDecision::Allowed { .. }
+    ));
+}
+
+/// A request that costs several (a consistency check of n runs) counts n in its window.
+pub async fn a_costly_request_counts_as_many(s: Arc<dyn KvStore>, c: Arc<ManualClock>) {
+    let start = c.now_ms() - c.now_ms().rem_euclid(60_000) + 60_000;
+    c.advance(start - c.now_ms());
+    let now = c.now_ms();
+    let costly = |cost| RateLimit {
+        cost,
+        ..limit("10.0.0.7", 20)
+    };
+    assert_eq!(
+        s.rate_limit(&costly(10), now).await.expect("check"),
+        RateDecision::Allowed {
+            remaining: 10,
+            reset_at: now + 60_000
+        }
+    );
+    assert!(matches!(
+        s.rate_limit(&costly(1), now).await.expect("check"),
+        RateDecision::Allowed { remaining: 9, .. }
+    ));
+    assert_eq!(
+        s.rate_limit(&costly(10), now).await.expect("over"),
+        RateDecision::Limited {
+            reset_at: now + 60_000,
+            blocked: false
+        }
+    );
+    assert!(matches!(
+        s.rate_limit(&costly(1), now).await.expect("still over"),
+        RateDecision::Limited { .. }
+    ));
+    c.advance(60_000);
+    assert!(matches!(
+        s.rate_limit(&costly(10), c.now_ms())
+            .await
+            .expect("new window"),
+        RateDecision::Allowed { remaining: 10, .. }
     ));
 }
 

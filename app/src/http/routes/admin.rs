@@ -80,20 +80,21 @@ pub async fn disable(
 }
 
 /// `DELETE /api/admin/ip-blocks/{ip}`: lifts a block (and forgets the violations); 404 when
-/// the address is not blocked.
+/// the address is not blocked. An IPv6 address (or `<network>/64`, `/` written `%2F`) lifts
+/// the block of its /64, the unit clients are limited in.
 pub async fn unblock(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     client: Option<Extension<ClientIp>>,
     Path(ip): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let parsed: std::net::IpAddr = ip.trim().parse().map_err(|_| {
+    let parsed: std::net::IpAddr = ip.trim().trim_end_matches("/64").parse().map_err(|_| {
         ApiError::validation(vec![FieldError::new(
             "ip",
-            "must be an IPv4 or IPv6 address",
+            "must be an IPv4 or IPv6 address (an IPv6 client is blocked as its /64)",
         )])
     })?;
-    let ip = parsed.to_canonical().to_string();
+    let ip = crate::http::client_ip::limit_key(parsed);
     if !state.stores.kv.unblock(&ip).await? {
         return Err(ApiError::not_found(format!("{ip} is not blocked")));
     }

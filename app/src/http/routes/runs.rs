@@ -4,6 +4,8 @@
 use super::{visible_run, PageQuery};
 use crate::http::auth::Session;
 use crate::http::body::JsonObject;
+use crate::http::client_ip::ClientIp;
+use crate::http::limit::{self, Counted};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::state::AppState;
 use crate::service::runs::{self, rfc3339, Plan, Prepared, Stop, RUN_FIELDS};
@@ -323,6 +325,8 @@ pub async fn consistency(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Extension(options): Extension<Options>,
+    counted: Option<Extension<Counted>>,
+    ip: Option<Extension<ClientIp>>,
     JsonObject(mut body): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let mut errors = Vec::new();
@@ -377,6 +381,15 @@ pub async fn consistency(
         }
     };
     p.input.check_guardrail(state.config.engine.max_card)?;
+    // Each of the n runs counts as a run (the limiter counted the request as one).
+    limit::charge(
+        &state,
+        counted.map(|Extension(c)| c),
+        ip.map(|Extension(ClientIp(ip))| ip),
+        "/api/phase1/validate/consistency",
+        n - 1,
+    )
+    .await?;
     let positions = p
         .input
         .sample
