@@ -5,6 +5,7 @@
 
 use phase1_app::auth::email::Email;
 use phase1_app::auth::password::NewPassword;
+use phase1_app::auth::tokens;
 use phase1_app::clock::{Clock, ManualClock, Millis};
 use phase1_app::config::Config;
 use phase1_app::http::auth::{Session, Via};
@@ -190,9 +191,10 @@ async fn revocations_cut_tokens_off() {
         via: Via::AccessToken,
         access: Some(a.claims.clone()),
     };
-    sessions::logout(&f.state, &session, None)
+    let signed_in = sessions::logout(&f.state, Some(&session), None, &origin())
         .await
         .expect("logout");
+    assert!(signed_in);
     assert_eq!(f.verify(&a).await, Err("AUTH_REQUIRED"));
     assert_eq!(f.verify(&b).await, Ok(()));
     // Disabling revokes every session issued before it.
@@ -208,6 +210,68 @@ async fn revocations_cut_tokens_off() {
     assert_eq!(f.verify(&b).await, Err("AUTH_REQUIRED"));
     let r = sessions::refresh(&f.state, Some(b.refresh.expose()), &origin()).await;
     assert_eq!(r.map(|_| ()).map_err(|e| e.code), Err("AUTH_REQUIRED"));
+}
+
+/// L4 of the 2026-12-03 audit: after 15 idle minutes the access token has expired, and a
+/// logout with the refresh cookie alone left the 24-hour session alive.
+#[tokio::test]
+async fn logout_with_the_refresh_cookie_alone_ends_the_session() {
+    let f = fixture().await;
+    let totp = f.user("ada@example.com").await;
+    let a = f.sign_in("ada@example.com", &totp, 0).await;
+    f.clock.advance(tokens::ACCESS_TTL_MS + 60_000);
+    assert_eq!(
+        f.verify(&a).await,
+        Err("AUTH_REQUIRED"),
+        "the access token expired"
+    );
+    let signed_in = sessions::logout(&f.state, None, Some(a.refresh.expose()), &origin())
+        .await
+        .expect("logout");
+    assert!(signed_in);
+    let r = sessions::refresh(&f.state, Some(a.refresh.expose()), &origin()).await;
+    assert_eq!(r.map(|_| ()).map_err(|e| e.code), Err("AUTH_REQUIRED"));
+    // Nothing to end: not signed in.
+    let again = sessions::logout(&f.state, None, Some(a.refresh.expose()), &origin())
+        .await
+        .expect("logout again");
+    assert!(!again);
+}
+
+/// L5 of the 2026-12-03 audit: the family id is readable in the access token (`sid`); a
+/// refresh token made up around it revoked the victim's session.
+#[tokio::test]
+async fn a_made_up_refresh_token_naming_a_family_revokes_nothing() {
+    let f = fixture().await;
+    let totp = f.user("ada@example.com").await;
+    let victim = f.sign_in("ada@example.com", &totp, 0).await;
+    let attacker = f.sign_in("ada@example.com", &totp, 1).await;
+    let kid = attacker
+        .refresh
+        .expose()
+        .split('.')
+        .nth(1)
+        .expect("a key id")
+        .to_string();
+    let forged = format!("{}.{kid}.{}", victim.claims.sid, "A".repeat(43));
+    let r = sessions::refresh(&f.state, Some(&forged), &origin()).await;
+    assert_eq!(r.map(|_| ()).map_err(|e| e.code), Err("AUTH_REQUIRED"));
+    let ended = sessions::logout(&f.state, None, Some(&forged), &origin())
+        .await
+        .expect("logout");
+    assert!(!ended, "a forged cookie signs no one out");
+    assert_eq!(
+        f.verify(&victim).await,
+        Ok(()),
+        "the victim is still signed in"
+    );
+    let next = sessions::refresh(&f.state, Some(victim.refresh.expose()), &origin())
+        .await
+        .expect("the victim still refreshes");
+    // The victim's rotated-away token is reuse: that still revokes the family.
+    let reuse = sessions::refresh(&f.state, Some(victim.refresh.expose()), &origin()).await;
+    assert_eq!(reuse.map(|_| ()).map_err(|e| e.code), Err("AUTH_REQUIRED"));
+    assert_eq!(f.verify(&next).await, Err("AUTH_REQUIRED"));
 }
 
 #[tokio::test]

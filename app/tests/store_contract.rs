@@ -62,6 +62,8 @@ macro_rules! kv_cases {
         $(kv_contract!($backend:
             refresh_families_rotate_and_detect_reuse,
             refresh_families_expire,
+            only_an_issued_token_counts_as_reuse,
+            the_current_token_ends_its_family,
             user_sessions_are_revoked_together,
             token_ids_are_revoked_until_expiry,
             codes_are_used_once,

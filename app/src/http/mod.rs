@@ -48,15 +48,16 @@ pub struct RouteSpec {
     /// The rate-limit class it is counted in.
     #[serde(rename = "rate_class")]
     pub class: RateClass,
-    /// The handler checks the body's keys before it authorises (the flag writes).
+    /// The handler authorises the caller itself, at the level above: the flag writes check
+    /// their body's keys first, and logout accepts the refresh cookie alone.
     #[serde(skip)]
-    pub keys_first: bool,
+    pub authorises_itself: bool,
 }
 
 impl RouteSpec {
-    /// The same route, authorised by its handler once the body's keys are checked.
-    const fn keys_first(mut self) -> RouteSpec {
-        self.keys_first = true;
+    /// The same route, authorised by its handler.
+    const fn authorises_itself(mut self) -> RouteSpec {
+        self.authorises_itself = true;
         self
     }
 
@@ -85,7 +86,7 @@ const fn spec(
         ok,
         body,
         class: RateClass::Api,
-        keys_first: false,
+        authorises_itself: false,
     }
 }
 
@@ -221,8 +222,9 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 &[],
                 204,
                 None,
-                "Revoke the session at once",
-            ),
+                "Revoke the session at once (an access token, or the refresh cookie alone)",
+            )
+            .authorises_itself(),
             post(auth::logout),
         ),
         (
@@ -564,7 +566,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Change flags (If-Match; keys checked first)",
             )
             .limited(RateClass::Flags)
-            .keys_first(),
+            .authorises_itself(),
             post(flags::update),
         ),
         (
@@ -578,7 +580,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Change flags (If-Match; keys checked first)",
             )
             .limited(RateClass::Flags)
-            .keys_first(),
+            .authorises_itself(),
             post(flags::update),
         ),
         (
@@ -893,7 +895,7 @@ pub fn route_for(method: &str, path: &str) -> Option<&'static RouteSpec> {
 
 /// The authorization and flag check of one route.
 async fn guard(
-    State((state, level, flags, keys_first)): State<(
+    State((state, level, flags, authorises_itself)): State<(
         AppState,
         AuthLevel,
         &'static [&'static str],
@@ -904,7 +906,7 @@ async fn guard(
 ) -> Response {
     let ip = req.extensions().get::<client_ip::ClientIp>().map(|c| c.0);
     let synthetic = req.extensions().get::<auth::Synthetic>().is_some();
-    if keys_first && !synthetic {
+    if authorises_itself && !synthetic {
         return next.run(req).await;
     }
     let session = match authorize(&state, level, req.headers(), ip).await {
@@ -969,7 +971,7 @@ pub fn router(state: AppState) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for (spec, handler) in table() {
         let layer = middleware::from_fn_with_state(
-            (state.clone(), spec.auth, spec.flags, spec.keys_first),
+            (state.clone(), spec.auth, spec.flags, spec.authorises_itself),
             guard,
         );
         let handler = handler.route_layer(layer);

@@ -305,7 +305,7 @@ pub async fn refresh(
     let rotation = state
         .stores
         .kv
-        .rotate_refresh(&family, &presented.hash(key), &next.hash(key), ttl)
+        .rotate_refresh(&family, &presented.hash(key), Some(&next.hash(key)), ttl)
         .await?;
     match rotation {
         Rotation::Rotated { user } => {
@@ -339,26 +339,61 @@ pub async fn refresh(
     }
 }
 
-/// `POST /api/auth/logout`: revokes the access token, its family, and the family of the
-/// refresh cookie if it is another.
+/// `POST /api/auth/logout`: revokes the caller's access token and its family, and the
+/// family of the refresh cookie. The refresh cookie alone is enough (an access token
+/// expires after 15 idle minutes; the refresh session would otherwise live on), but only
+/// the family's current token ends it: a made-up token naming a family changes nothing.
+/// Returns whether the caller was signed in (a session, or a refresh cookie that ended
+/// its family).
 pub async fn logout(
     state: &AppState,
-    session: &Session,
+    session: Option<&Session>,
     refresh_cookie: Option<&str>,
-) -> Result<(), ApiError> {
-    if let Some(c) = &session.access {
+    origin: &Origin,
+) -> Result<bool, ApiError> {
+    let access = session.and_then(|s| s.access.as_ref());
+    if let Some(c) = access {
         let ttl = Duration::from_millis(
             u64::try_from(c.exp_ms() - state.clock.now_ms()).unwrap_or(0) + 1000,
         );
         state.stores.kv.revoke_token(&c.jti, ttl).await?;
         revoke_family(state, &c.sid).await?;
     }
-    if let Some(r) = refresh_cookie.and_then(RefreshToken::parse) {
-        if session.access.as_ref().is_none_or(|c| c.sid != r.family()) {
-            revoke_family(state, r.family()).await?;
+    let Ok(key) = secret(state) else {
+        return Ok(session.is_some());
+    };
+    let presented = refresh_cookie
+        .and_then(RefreshToken::parse)
+        .filter(|t| t.issued_under(key))
+        .filter(|t| access.is_none_or(|c| c.sid != t.family()));
+    let Some(presented) = presented else {
+        return Ok(session.is_some());
+    };
+    let family = presented.family().to_string();
+    let ttl = Duration::from_millis(tokens::REFRESH_TTL_MS as u64);
+    let ended = match state
+        .stores
+        .kv
+        .rotate_refresh(&family, &presented.hash(key), None, ttl)
+        .await?
+    {
+        Rotation::Rotated { .. } => true,
+        Rotation::Reused { user } => {
+            audit::record(
+                state,
+                origin,
+                Event::new("refresh.reuse", &user)
+                    .change(serde_json::Value::Null, json!({"family_revoked": true})),
+            )
+            .await;
+            true
         }
+        Rotation::Unknown => false,
+    };
+    if ended {
+        revoke_family(state, &family).await?;
     }
-    Ok(())
+    Ok(session.is_some() || ended)
 }
 
 /// Whether an access token verified by signature and time is still live: its id, its

@@ -1002,20 +1002,35 @@ impl KvStore for Embedded {
         &self,
         family: &str,
         presented_hash: &str,
-        next_hash: &str,
+        next_hash: Option<&str>,
         ttl: Duration,
     ) -> Result<Rotation, StoreError> {
         let key = format!("rf:{family}");
-        let (presented, next) = (presented_hash.to_string(), next_hash.to_string());
+        let (presented, next) = (presented_hash.to_string(), next_hash.map(str::to_string));
         let now = self.clock.now_ms();
         let until = now + ms(ttl);
         self.write("rotate_refresh", move |tx| {
-            let Some(f) = kv_get(tx, &key, now)? else {
+            let Some(current) = tx.get_json::<Entry>(KV, &key)?.filter(|e| e.until > now) else {
                 return Ok(Rotation::Unknown);
             };
+            let f = current.value;
             let user = f["user"].as_str().unwrap_or_default().to_string();
+            // Rotated tokens' hashes, each kept until that token would have expired.
+            let mut old: serde_json::Map<String, Value> =
+                f["old"].as_object().cloned().unwrap_or_default();
+            old.retain(|_, exp| exp.as_i64().is_some_and(|e| e > now));
             if f["current"].as_str() == Some(presented.as_str()) {
-                kv_put(tx, &key, json!({"user": user, "current": next}), until)?;
+                let Some(next) = next else {
+                    remove(tx, KV, &key)?;
+                    return Ok(Rotation::Rotated { user });
+                };
+                old.insert(presented, json!(current.until));
+                kv_put(
+                    tx,
+                    &key,
+                    json!({"user": user, "current": next, "old": old}),
+                    until,
+                )?;
                 // The user's family list lives as long as the longest-lived family.
                 let list_key = format!("uf:{user}");
                 if let Some(list) = tx
@@ -1025,9 +1040,11 @@ impl KvStore for Embedded {
                     kv_put(tx, &list_key, list.value, list.until.max(until))?;
                 }
                 Ok(Rotation::Rotated { user })
-            } else {
+            } else if old.contains_key(&presented) {
                 remove(tx, KV, &key)?;
                 Ok(Rotation::Reused { user })
+            } else {
+                Ok(Rotation::Unknown)
             }
         })
         .await

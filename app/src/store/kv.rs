@@ -37,13 +37,16 @@ pub trait KvStore: Send + Sync {
         ttl: Duration,
     ) -> Result<(), StoreError>;
 
-    /// Rotates a family from `presented_hash` to `next_hash`, atomically. Presenting an
-    /// older token of the family revokes the whole family ([`Rotation::Reused`]).
+    /// Rotates a family from `presented_hash` to `next_hash`, atomically, or ends the family
+    /// when `next_hash` is None (a logout that holds only the refresh token). Presenting a
+    /// token the family issued and rotated away (until that token's own expiry) revokes the
+    /// whole family ([`Rotation::Reused`]); a hash the family never issued changes nothing
+    /// ([`Rotation::Unknown`]), so knowing a family's id is not enough to end it.
     async fn rotate_refresh(
         &self,
         family: &str,
         presented_hash: &str,
-        next_hash: &str,
+        next_hash: Option<&str>,
         ttl: Duration,
     ) -> Result<Rotation, StoreError>;
 

@@ -217,7 +217,8 @@ impl Default for Page {
 /// What a refresh-token rotation found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
-    /// The presented token was the family's current one; the family now holds the next.
+    /// The presented token was the family's current one; the family now holds the next
+    /// (or has ended, when no next was given).
     Rotated {
         /// The family's user.
         user: String,
@@ -227,7 +228,8 @@ pub enum Rotation {
         /// The family's user.
         user: String,
     },
-    /// No such family (expired or revoked).
+    /// No such family (expired or revoked), or a token the family never issued: nothing
+    /// changed.
     Unknown,
 }
 

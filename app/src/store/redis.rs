@@ -328,7 +328,7 @@ impl KvStore for RedisStore {
         &self,
         family: &str,
         presented_hash: &str,
-        next_hash: &str,
+        next_hash: Option<&str>,
         ttl: Duration,
     ) -> Result<Rotation, StoreError> {
         let now = self.clock.now_ms();
@@ -337,7 +337,7 @@ impl KvStore for RedisStore {
         let args = [
             now.to_string(),
             presented_hash.to_string(),
-            next_hash.to_string(),
+            next_hash.unwrap_or_default().to_string(),
             expires_at.to_string(),
             px.to_string(),
             self.prefix.clone(),
@@ -712,22 +712,41 @@ end
 return 1
 ",
     ),
-    // KEYS: family. ARGV: now, presented, next, expires_at, px, prefix, family id.
+    // KEYS: family. ARGV: now, presented, next ('' ends the family), expires_at, px,
+    // prefix, family id. A rotated token's hash stays in the family as `old:<hash>` until
+    // that token would have expired: presenting it again is reuse and revokes the family;
+    // a hash the family never issued (a forged token naming the family) changes nothing.
     rotate: Script::new(
         r"
+local now = tonumber(ARGV[1])
 local f = redis.call('HMGET', KEYS[1], 'user', 'current', 'expires_at')
 local e = f[3] and tonumber(f[3])
-if not f[1] or not e or e <= tonumber(ARGV[1]) then
+if not f[1] or not e or e <= now then
   return {'unknown', ''}
 end
 local set = ARGV[6] .. 'ru:' .. f[1]
 if f[2] == ARGV[2] then
-  redis.call('HSET', KEYS[1], 'current', ARGV[3], 'expires_at', ARGV[4])
+  if ARGV[3] == '' then
+    redis.call('DEL', KEYS[1])
+    redis.call('SREM', set, ARGV[7])
+    return {'rotated', f[1]}
+  end
+  local fields = redis.call('HGETALL', KEYS[1])
+  for i = 1, #fields - 1, 2 do
+    if string.sub(fields[i], 1, 4) == 'old:' and tonumber(fields[i + 1]) <= now then
+      redis.call('HDEL', KEYS[1], fields[i])
+    end
+  end
+  redis.call('HSET', KEYS[1], 'current', ARGV[3], 'expires_at', ARGV[4], 'old:' .. ARGV[2], f[3])
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   if redis.call('PTTL', set) < tonumber(ARGV[5]) then
     redis.call('PEXPIRE', set, ARGV[5])
   end
   return {'rotated', f[1]}
+end
+local issued = redis.call('HGET', KEYS[1], 'old:' .. ARGV[2])
+if not issued or tonumber(issued) <= now then
+  return {'unknown', ''}
 end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', set, ARGV[7])
@@ -1085,7 +1104,7 @@ mod tests {
         s.create_refresh_family("f1", "alice", "h1", MIN)
             .await
             .unwrap();
-        let rotated = s.rotate_refresh("f1", "h1", "h2", MIN).await.unwrap();
+        let rotated = s.rotate_refresh("f1", "h1", Some("h2"), MIN).await.unwrap();
         assert_eq!(
             rotated,
             Rotation::Rotated {
@@ -1093,7 +1112,7 @@ mod tests {
             }
         );
         // The old token again: the family is revoked.
-        let reused = s.rotate_refresh("f1", "h1", "h3", MIN).await.unwrap();
+        let reused = s.rotate_refresh("f1", "h1", Some("h3"), MIN).await.unwrap();
         assert_eq!(
             reused,
             Rotation::Reused {
@@ -1101,7 +1120,7 @@ mod tests {
             }
         );
         assert_eq!(
-            s.rotate_refresh("f1", "h2", "h3", MIN).await.unwrap(),
+            s.rotate_refresh("f1", "h2", Some("h3"), MIN).await.unwrap(),
             Rotation::Unknown
         );
         assert!(!s.revoke_family("f1").await.unwrap());
@@ -1112,17 +1131,17 @@ mod tests {
             .unwrap();
         clock.advance(50_000);
         assert!(matches!(
-            s.rotate_refresh("f2", "a", "b", MIN).await.unwrap(),
+            s.rotate_refresh("f2", "a", Some("b"), MIN).await.unwrap(),
             Rotation::Rotated { .. }
         ));
         clock.advance(50_000);
         assert!(matches!(
-            s.rotate_refresh("f2", "b", "c", MIN).await.unwrap(),
+            s.rotate_refresh("f2", "b", Some("c"), MIN).await.unwrap(),
             Rotation::Rotated { .. }
         ));
         clock.advance(60_000);
         assert_eq!(
-            s.rotate_refresh("f2", "c", "d", MIN).await.unwrap(),
+            s.rotate_refresh("f2", "c", Some("d"), MIN).await.unwrap(),
             Rotation::Unknown
         );
         assert!(!s.revoke_family("f2").await.unwrap());
@@ -1133,7 +1152,7 @@ mod tests {
         assert!(s.revoke_family("f3").await.unwrap());
         assert!(!s.revoke_family("f3").await.unwrap());
         assert_eq!(
-            s.rotate_refresh("f3", "x", "y", MIN).await.unwrap(),
+            s.rotate_refresh("f3", "x", Some("y"), MIN).await.unwrap(),
             Rotation::Unknown
         );
         finish(&s).await;
@@ -1158,11 +1177,11 @@ mod tests {
         assert_eq!(s.revoke_user_sessions("carol", now, MIN).await.unwrap(), 2);
         assert_eq!(s.sessions_revoked_at("carol").await.unwrap(), Some(now));
         assert_eq!(
-            s.rotate_refresh("a", "h", "i", MIN).await.unwrap(),
+            s.rotate_refresh("a", "h", Some("i"), MIN).await.unwrap(),
             Rotation::Unknown
         );
         assert!(matches!(
-            s.rotate_refresh("d", "h", "i", MIN).await.unwrap(),
+            s.rotate_refresh("d", "h", Some("i"), MIN).await.unwrap(),
             Rotation::Rotated { .. }
         ));
         assert_eq!(s.revoke_user_sessions("carol", now, MIN).await.unwrap(), 0);
@@ -1408,7 +1427,7 @@ mod tests {
         let _ = seen::take();
         s.ping().await.unwrap();
         s.create_refresh_family("f", "u", "h", MIN).await.unwrap();
-        s.rotate_refresh("f", "h", "i", MIN).await.unwrap();
+        s.rotate_refresh("f", "h", Some("i"), MIN).await.unwrap();
         s.revoke_family("f").await.unwrap();
         s.revoke_user_sessions("u", 1, MIN).await.unwrap();
         s.sessions_revoked_at("u").await.unwrap();

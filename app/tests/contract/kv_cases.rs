@@ -28,7 +28,7 @@ pub async fn refresh_families_rotate_and_detect_reuse(s: Arc<dyn KvStore>, _c: A
         .await
         .expect("create");
     assert_eq!(
-        s.rotate_refresh("f1", "h1", "h2", 24 * 60 * MIN)
+        s.rotate_refresh("f1", "h1", Some("h2"), 24 * 60 * MIN)
             .await
             .expect("rotate"),
         Rotation::Rotated {
@@ -36,7 +36,7 @@ pub async fn refresh_families_rotate_and_detect_reuse(s: Arc<dyn KvStore>, _c: A
         }
     );
     assert_eq!(
-        s.rotate_refresh("f1", "h2", "h3", 24 * 60 * MIN)
+        s.rotate_refresh("f1", "h2", Some("h3"), 24 * 60 * MIN)
             .await
             .expect("rotate"),
         Rotation::Rotated {
@@ -44,7 +44,7 @@ pub async fn refresh_families_rotate_and_detect_reuse(s: Arc<dyn KvStore>, _c: A
         }
     );
     assert_eq!(
-        s.rotate_refresh("f1", "h1", "hx", 24 * 60 * MIN)
+        s.rotate_refresh("f1", "h1", Some("hx"), 24 * 60 * MIN)
             .await
             .expect("reuse"),
         Rotation::Reused {
@@ -53,13 +53,13 @@ pub async fn refresh_families_rotate_and_detect_reuse(s: Arc<dyn KvStore>, _c: A
         "an old token revokes the family"
     );
     assert_eq!(
-        s.rotate_refresh("f1", "h3", "h4", 24 * 60 * MIN)
+        s.rotate_refresh("f1", "h3", Some("h4"), 24 * 60 * MIN)
             .await
             .expect("after"),
         Rotation::Unknown
     );
     assert_eq!(
-        s.rotate_refresh("nope", "h", "h", MIN)
+        s.rotate_refresh("nope", "h", Some("h"), MIN)
             .await
             .expect("unknown"),
         Rotation::Unknown
@@ -71,13 +71,132 @@ pub async fn refresh_families_rotate_and_detect_reuse(s: Arc<dyn KvStore>, _c: A
     assert!(!s.revoke_family("f2").await.expect("revoke again"));
 }
 
+/// L5 of the 2026-12-03 audit: a made-up token naming a family (its id is the access
+/// token's `sid`) revoked it. Only a hash the family issued counts as reuse.
+pub async fn only_an_issued_token_counts_as_reuse(s: Arc<dyn KvStore>, c: Arc<ManualClock>) {
+    let day = 24 * 60 * MIN;
+    s.create_refresh_family("f1", "amy@x.io", "h1", day)
+        .await
+        .expect("create");
+    assert_eq!(
+        s.rotate_refresh("f1", "forged", Some("hx"), day)
+            .await
+            .expect("forged"),
+        Rotation::Unknown,
+        "a hash the family never issued changes nothing"
+    );
+    assert!(matches!(
+        s.rotate_refresh("f1", "h1", Some("h2"), day)
+            .await
+            .expect("the holder still rotates"),
+        Rotation::Rotated { .. }
+    ));
+    assert_eq!(
+        s.rotate_refresh("f1", "forged-again", None, day)
+            .await
+            .expect("forged end"),
+        Rotation::Unknown,
+        "nor can a made-up token end it"
+    );
+    // A rotated token is remembered until its own expiry: within it, reuse revokes.
+    for (i, (from, to)) in [("h2", "h3"), ("h3", "h4")].into_iter().enumerate() {
+        c.advance(60_000);
+        assert!(
+            matches!(
+                s.rotate_refresh("f1", from, Some(to), day)
+                    .await
+                    .expect("rotate"),
+                Rotation::Rotated { .. }
+            ),
+            "rotation {i}"
+        );
+    }
+    assert_eq!(
+        s.rotate_refresh("f1", "h2", Some("hz"), day)
+            .await
+            .expect("reuse"),
+        Rotation::Reused {
+            user: "amy@x.io".into()
+        }
+    );
+    assert_eq!(
+        s.rotate_refresh("f1", "h4", Some("h5"), day)
+            .await
+            .expect("revoked"),
+        Rotation::Unknown
+    );
+
+    // Once a rotated token has expired on its own, presenting it is not reuse.
+    s.create_refresh_family("f2", "amy@x.io", "a", 10 * MIN)
+        .await
+        .expect("create");
+    c.advance(5 * 60_000);
+    assert!(matches!(
+        s.rotate_refresh("f2", "a", Some("b"), 10 * MIN)
+            .await
+            .expect("rotate"),
+        Rotation::Rotated { .. }
+    ));
+    c.advance(6 * 60_000);
+    assert_eq!(
+        s.rotate_refresh("f2", "a", Some("x"), 10 * MIN)
+            .await
+            .expect("expired token"),
+        Rotation::Unknown
+    );
+    assert!(matches!(
+        s.rotate_refresh("f2", "b", Some("c"), 10 * MIN)
+            .await
+            .expect("the family lives on"),
+        Rotation::Rotated { .. }
+    ));
+}
+
+/// L4 of the 2026-12-03 audit: the refresh token alone ends its family (logout after the
+/// access token has expired), and only the current token does.
+pub async fn the_current_token_ends_its_family(s: Arc<dyn KvStore>, _c: Arc<ManualClock>) {
+    s.create_refresh_family("f1", "amy@x.io", "h1", MIN)
+        .await
+        .expect("create");
+    s.rotate_refresh("f1", "h1", Some("h2"), MIN)
+        .await
+        .expect("rotate");
+    assert_eq!(
+        s.rotate_refresh("f1", "h2", None, MIN).await.expect("end"),
+        Rotation::Rotated {
+            user: "amy@x.io".into()
+        }
+    );
+    assert_eq!(
+        s.rotate_refresh("f1", "h2", Some("h3"), MIN)
+            .await
+            .expect("after the end"),
+        Rotation::Unknown
+    );
+    assert!(!s.revoke_family("f1").await.expect("gone"));
+    // An old token presented to end the family is reuse: it revokes the family too.
+    s.create_refresh_family("f2", "amy@x.io", "a", MIN)
+        .await
+        .expect("create");
+    s.rotate_refresh("f2", "a", Some("b"), MIN)
+        .await
+        .expect("rotate");
+    assert_eq!(
+        s.rotate_refresh("f2", "a", None, MIN).await.expect("reuse"),
+        Rotation::Reused {
+            user: "amy@x.io".into()
+        }
+    );
+    assert!(!s.revoke_family("f2").await.expect("gone"));
+}
+
 pub async fn refresh_families_expire(s: Arc<dyn KvStore>, c: Arc<ManualClock>) {
     s.create_refresh_family("f1", "amy@x.io", "h1", MIN)
         .await
         .expect("create");
     c.advance(61_000);
     assert_eq!(
-        s.rotate_refresh("f1", "h1", "h2", MIN)
+        s.rotate_refresh("f1", "h1", Some("h2"), MIN)
             .await
             .expect("rotate"),
         Rotation::Unknown
@@ -106,13 +225,13 @@ pub async fn user_sessions_are_revoked_together(s: Arc<dyn KvStore>, c: Arc<Manu
         2
     );
     assert_eq!(
-        s.rotate_refresh("f1", "a", "a2", MIN)
+        s.rotate_refresh("f1", "a", Some("a2"), MIN)
             .await
             .expect("rotate"),
         Rotation::Unknown
     );
     assert_eq!(
-        s.rotate_refresh("f3", "c", "c2", MIN)
+        s.rotate_refresh("f3", "c", Some("c2"), MIN)
             .await
             .expect("rotate"),
         Rotation::Rotated {
@@ -436,7 +555,7 @@ pub async fn rotation_keeps_the_user_sessions_revocable(s: Arc<dyn KvStore>, c: 
         .expect("create");
     c.advance(9 * 60_000);
     assert_eq!(
-        s.rotate_refresh("f1", "a", "b", 10 * MIN)
+        s.rotate_refresh("f1", "a", Some("b"), 10 * MIN)
             .await
             .expect("rotate"),
         Rotation::Rotated {
@@ -452,7 +571,7 @@ pub async fn rotation_keeps_the_user_sessions_revocable(s: Arc<dyn KvStore>, c: 
         "a family kept alive by rotation is still found through its user"
     );
     assert_eq!(
-        s.rotate_refresh("f1", "b", "c", 10 * MIN)
+        s.rotate_refresh("f1", "b", Some("c"), 10 * MIN)
             .await
             .expect("rotate"),
         Rotation::Unknown

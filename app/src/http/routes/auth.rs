@@ -5,7 +5,7 @@
 
 use super::origin;
 use crate::auth::tokens;
-use crate::http::auth::{cookie, Session};
+use crate::http::auth::{authorize, cookie, AuthLevel, Session};
 use crate::http::body::{required_string, unknown_keys, JsonObject};
 use crate::http::client_ip::ClientIp;
 use crate::http::problem::{ApiError, ApiResult};
@@ -119,19 +119,37 @@ pub async fn refresh(
     Ok(session_response(&issued))
 }
 
-/// `POST /api/auth/logout`: 204, the session revoked and its cookies cleared.
+/// `POST /api/auth/logout`: 204, the session revoked and its cookies cleared. The route
+/// authorises itself: a live access token, or the refresh cookie alone (the session of a
+/// user idle for more than the access token's 15 minutes). Without either, 401 — and the
+/// cookies are cleared all the same.
 pub async fn logout(
     State(state): State<AppState>,
-    Extension(session): Extension<Session>,
+    ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    sessions::logout(&state, &session, cookie(&headers, REFRESH_COOKIE)).await?;
+    let client = ip.as_ref().map(|Extension(ClientIp(ip))| *ip);
+    let refresh = cookie(&headers, REFRESH_COOKIE);
+    let session = match authorize(&state, AuthLevel::Session, &headers, client).await {
+        Ok(s) => s,
+        Err(_) if refresh.is_some() => None,
+        Err(e) => return Err(e),
+    };
+    let origin = origin("/api/auth/logout", ip);
+    let signed_in = sessions::logout(&state, session.as_ref(), refresh, &origin).await?;
+    let cleared = [
+        set_cookie(ACCESS_COOKIE, "", "/", 0),
+        set_cookie(REFRESH_COOKIE, "", "/api/auth", 0),
+    ];
+    if !signed_in {
+        return Ok(with_cookies(
+            ApiError::auth_required().into_response(),
+            cleared,
+        ));
+    }
     Ok(with_cookies(
         StatusCode::NO_CONTENT.into_response(),
-        [
-            set_cookie(ACCESS_COOKIE, "", "/", 0),
-            set_cookie(REFRESH_COOKIE, "", "/api/auth", 0),
-        ],
+        cleared,
     ))
 }
 
