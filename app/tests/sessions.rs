@@ -274,6 +274,107 @@ async fn a_made_up_refresh_token_naming_a_family_revokes_nothing() {
     assert_eq!(f.verify(&next).await, Err("AUTH_REQUIRED"));
 }
 
+/// M2 of the 2026-12-03 audit: 48 wrong codes on fresh MFA tokens (from 12 addresses), and
+/// then the right code still signed in. Ten failures now lock the account's sign-in.
+#[tokio::test]
+async fn ten_failures_lock_the_account_even_against_the_right_code() {
+    let f = fixture().await;
+    let totp = f.user("ada@example.com").await;
+    let wrong = |code: &str| {
+        if code == "000000" {
+            "111111".to_string()
+        } else {
+            "000000".to_string()
+        }
+    };
+    let mut last = None;
+    for i in 0..10 {
+        let token = f.login("ada@example.com").await;
+        let code = wrong(&totp.generate(f.now_s()));
+        let from = Origin::http(
+            "/api/auth/mfa",
+            Some(format!("192.0.2.{i}").parse().expect("ip")),
+        );
+        last = Some(
+            sessions::mfa(&f.state, &token, &code, &from)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.code),
+        );
+        if i < 9 {
+            assert_eq!(last, Some(Err("INVALID_MFA_CODE")), "failure {i}");
+        }
+    }
+    assert_eq!(last, Some(Err("ACCOUNT_LOCKED")), "the tenth failure locks");
+    // The password step is refused, and so is the right code on a token from before.
+    let refused = sessions::login(&f.state, "ada@example.com", PASSWORD.into(), &origin()).await;
+    assert_eq!(
+        refused.map(|_| ()).map_err(|e| e.code),
+        Err("ACCOUNT_LOCKED")
+    );
+    let rows = f
+        .state
+        .stores
+        .doc
+        .list_audit(Page {
+            offset: 0,
+            limit: 100,
+        })
+        .await
+        .expect("audit");
+    assert!(
+        rows.iter().any(|r| r.action == "account.lock"
+            && r.new["subject"] == serde_json::json!("ada@example.com")
+            && r.new["trigger"] == serde_json::json!("mfa")),
+        "the lock is audited"
+    );
+    // After 15 minutes the account signs in again.
+    f.clock.advance(15 * 60_000);
+    let token = f.login("ada@example.com").await;
+    sessions::mfa(&f.state, &token, &totp.generate(f.now_s()), &origin())
+        .await
+        .expect("unlocked by time");
+
+    // An admin lifts a lock at once.
+    for _ in 0..10 {
+        let _ = sessions::login(
+            &f.state,
+            "ada@example.com",
+            "wrong-password-xyz".into(),
+            &origin(),
+        )
+        .await;
+    }
+    let refused = sessions::login(&f.state, "ada@example.com", PASSWORD.into(), &origin()).await;
+    assert_eq!(
+        refused.map(|_| ()).map_err(|e| e.code),
+        Err("ACCOUNT_LOCKED")
+    );
+    let email = Email::parse("ada@example.com").expect("email");
+    assert!(
+        users::unlock(&f.state, &email, "admin@example.com", &origin())
+            .await
+            .expect("unlocked")
+    );
+    f.login("ada@example.com").await;
+
+    // An unknown email locks the same way, so a lock-out tells nothing about which exist.
+    let mut codes = Vec::new();
+    for _ in 0..11 {
+        let r = sessions::login(
+            &f.state,
+            "nobody@example.com",
+            "wrong-password-xyz".into(),
+            &origin(),
+        )
+        .await;
+        codes.push(r.map(|_| ()).map_err(|e| e.code));
+    }
+    assert_eq!(codes[8], Err("INVALID_CREDENTIALS"));
+    assert_eq!(codes[9], Err("ACCOUNT_LOCKED"));
+    assert_eq!(codes[10], Err("ACCOUNT_LOCKED"));
+}
+
 #[tokio::test]
 async fn a_rotated_key_reseals_on_use() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -64,6 +64,7 @@ macro_rules! kv_cases {
             refresh_families_expire,
             only_an_issued_token_counts_as_reuse,
             the_current_token_ends_its_family,
+            sign_in_failures_lock_the_account,
             user_sessions_are_revoked_together,
             token_ids_are_revoked_until_expiry,
             codes_are_used_once,

@@ -291,6 +291,18 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             spec(
+                "POST",
+                "/api/admin/users/{email}/unlock",
+                Admin,
+                &[],
+                200,
+                None,
+                "Lift an account's sign-in lock (10 failures in 15 minutes)",
+            ),
+            post(admin::unlock),
+        ),
+        (
+            spec(
                 "DELETE",
                 "/api/admin/users/{email}",
                 Admin,

@@ -7,6 +7,9 @@
 //!   user; every attempt on an MFA token is counted, and after 5 wrong codes the token is
 //!   void. A code of the window ends the MFA token: it starts the session, or, when that
 //!   step's code was already used (a replay), voids the token.
+//! - Wrong passwords and wrong codes also count against the account, from whatever address:
+//!   [`LOCKOUT`] failures lock its sign-in (both steps, even with the right code) until an
+//!   admin lifts the lock or it runs out.
 //! - `refresh` rotates the family's token; presenting an older one revokes the family and
 //!   every access token issued in it.
 //! - Access tokens are refused once their id, their family (`sid`), or every session of their
@@ -21,7 +24,7 @@ use crate::auth::totp::{Totp, STEP_S};
 use crate::http::auth::Session;
 use crate::http::problem::ApiError;
 use crate::http::state::AppState;
-use crate::store::model::{Role, Rotation, UserRecord};
+use crate::store::model::{LockPolicy, Role, Rotation, UserRecord};
 use axum::http::StatusCode;
 use phase1_core::error::FieldError;
 use serde_json::json;
@@ -29,6 +32,91 @@ use std::time::Duration;
 
 /// Wrong codes an MFA token survives.
 pub const MAX_MFA_ATTEMPTS: u64 = 5;
+
+/// Sign-in failures (wrong passwords and wrong TOTP codes, from any address) that lock an
+/// account: 10 within 15 minutes lock its sign-in for 15 minutes. Per-address limits alone
+/// let a holder of the password guess codes from many addresses (48 wrong codes from 12
+/// addresses in 0.4 s, then the right one, in the 2026-12-03 audit).
+pub const LOCKOUT: LockPolicy = LockPolicy {
+    threshold: 10,
+    window_ms: 15 * 60_000,
+    lock_ms: 15 * 60_000,
+};
+
+/// The key an account's sign-in failures are counted under: a digest of the email as
+/// typed, lower-cased. Any string is counted, known account or not, so a lock-out says
+/// nothing about which emails exist, and no typed string is stored as it was sent.
+pub fn account_key(email: &str) -> String {
+    let typed = email.trim().to_lowercase();
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(
+        [b"phase1-account:".as_slice(), typed.as_bytes()].concat(),
+    );
+    hex::encode(&digest[..16])
+}
+
+/// 429 ACCOUNT_LOCKED until `until`, with `Retry-After`.
+fn locked(until: crate::clock::Millis, now: crate::clock::Millis) -> ApiError {
+    let wait_s = ((until - now).max(0) + 999) / 1000;
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "ACCOUNT_LOCKED",
+        "Account locked",
+        format!(
+            "too many failed sign-ins: this account's sign-in is locked until {} (retry in {wait_s} s); an admin can lift the lock",
+            crate::service::runs::rfc3339(until)
+        ),
+    )
+    .with_header("retry-after", wait_s.to_string())
+}
+
+/// Refuses sign-in to a locked account.
+async fn refuse_if_locked(state: &AppState, account: &str) -> Result<(), ApiError> {
+    let now = state.clock.now_ms();
+    match state.stores.kv.account_locked_until(account, now).await? {
+        Some(until) => Err(locked(until, now)),
+        None => Ok(()),
+    }
+}
+
+/// Counts a sign-in failure against `email`'s account; when it locks the account, an
+/// `account.lock` audit row and the ACCOUNT_LOCKED answer, else `otherwise`.
+async fn count_failure(
+    state: &AppState,
+    origin: &Origin,
+    email: &str,
+    trigger: &str,
+    otherwise: ApiError,
+) -> ApiError {
+    let now = state.clock.now_ms();
+    let lock = match state
+        .stores
+        .kv
+        .record_signin_failure(&account_key(email), &LOCKOUT, now)
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return e.into(),
+    };
+    match lock.locked_until {
+        Some(until) if lock.newly_locked => {
+            let subject = email.trim().to_lowercase();
+            audit::record(
+                state,
+                origin,
+                Event::new("account.lock", "system")
+                    .subject(&subject)
+                    .change(
+                        json!({"locked": false}),
+                        json!({"locked": true, "until": crate::service::runs::rfc3339(until),
+                               "failures": LOCKOUT.threshold, "trigger": trigger}),
+                    ),
+            )
+            .await;
+            locked(until, now)
+        }
+        _ => otherwise,
+    }
+}
 
 /// A new session: the access token, its claims, and the refresh token.
 #[derive(Debug)]
@@ -107,6 +195,9 @@ pub async fn login(
     origin: &Origin,
 ) -> Result<String, ApiError> {
     let key = secret(state)?;
+    let account = account_key(email);
+    refuse_if_locked(state, &account).await?;
+    let typed = email;
     let email = Email::parse(email).ok();
     let user = match &email {
         Some(e) => state.stores.doc.get_user(e.as_str()).await?,
@@ -133,7 +224,7 @@ pub async fn login(
                     .change(serde_json::Value::Null, json!({"reason": reason})),
             )
             .await;
-            Err(bad_credentials())
+            Err(count_failure(state, origin, typed, "password", bad_credentials()).await)
         }
     }
 }
@@ -162,6 +253,7 @@ pub async fn mfa(
         Some(u) if !u.disabled => u,
         _ => return Err(bad_mfa_token()),
     };
+    refuse_if_locked(state, &account_key(&user.email)).await?;
     let opened = keys
         .open(&user.totp_secret, user.email.as_bytes())
         .map_err(|e| {
@@ -190,7 +282,8 @@ pub async fn mfa(
             "the code is wrong"
         };
         let facts = json!({"attempt": attempts, "mfa_token_void": void});
-        return Err(code_refused(state, origin, &user.email, facts, detail).await);
+        let refused = code_refused(state, origin, &user.email, facts, detail).await;
+        return Err(count_failure(state, origin, &user.email, "mfa", refused).await);
     };
     // The MFA token ends here, before the code's step is marked: a used token consumes no
     // code, and a replayed code voids the token it was tried with.
@@ -208,9 +301,16 @@ pub async fn mfa(
     if !state.stores.kv.use_once("totp", &mark, mark_ttl).await? {
         let detail = "the code was already used; the MFA token is now void: sign in again";
         let facts = json!({"attempt": attempts, "replayed_code": true, "mfa_token_void": true});
-        return Err(code_refused(state, origin, &user.email, facts, detail).await);
+        let refused = code_refused(state, origin, &user.email, facts, detail).await;
+        return Err(count_failure(state, origin, &user.email, "mfa", refused).await);
     }
     let issued = start_session(state, key, &user).await?;
+    // A completed sign-in forgets the account's failures (a password alone does not).
+    state
+        .stores
+        .kv
+        .clear_signin_failures(&account_key(&user.email))
+        .await?;
     let last_login = now;
     if let Err(e) = users::modify(state, &user.email, |u| {
         u.last_login_at = Some(last_login);

@@ -284,6 +284,31 @@ pub async fn reset_mfa(
     })
 }
 
+/// Lifts the sign-in lock of `email`'s account and forgets its failures (audited); false
+/// when it had neither.
+pub async fn unlock(
+    state: &AppState,
+    email: &Email,
+    actor: &str,
+    origin: &Origin,
+) -> Result<bool, ApiError> {
+    let account = crate::service::sessions::account_key(email.as_str());
+    let now = state.clock.now_ms();
+    let until = state.stores.kv.account_locked_until(&account, now).await?;
+    let had = state.stores.kv.clear_signin_failures(&account).await?;
+    if had {
+        audit::record(
+            state,
+            origin,
+            Event::new("account.unlock", actor)
+                .subject(email.as_str())
+                .change(json!({"locked": until.is_some()}), json!({"locked": false})),
+        )
+        .await;
+    }
+    Ok(had)
+}
+
 /// Disables `email` and revokes their sessions. Refuses to disable the actor themselves
 /// (409), so an admin cannot lock the last door behind them by mistake.
 pub async fn disable(

@@ -21,8 +21,8 @@ use super::doc::{DocStore, SchemaCheck};
 use super::error::StoreError;
 use super::kv::{KvStore, MetricBuckets};
 use super::model::{
-    AuditRow, MonitorConfig, MonitorResult, Page, ProjectRecord, RateDecision, RateLimit, Rotation,
-    RunRecord, RunStatus, UserRecord, Versioned,
+    AccountLock, AuditRow, LockPolicy, MonitorConfig, MonitorResult, Page, ProjectRecord,
+    RateDecision, RateLimit, Rotation, RunRecord, RunStatus, UserRecord, Versioned,
 };
 use super::StoreSettings;
 use crate::clock::{Millis, SharedClock};
@@ -1143,6 +1143,79 @@ impl KvStore for Embedded {
             };
             kv_put(tx, &key, json!(count), until)?;
             Ok(count)
+        })
+        .await
+    }
+
+    async fn record_signin_failure(
+        &self,
+        account: &str,
+        policy: &LockPolicy,
+        now: Millis,
+    ) -> Result<AccountLock, StoreError> {
+        let key = format!("acct:{account}");
+        let p = *policy;
+        self.write("record_signin_failure", move |tx| {
+            let f = kv_get(tx, &key, now)?.unwrap_or(Value::Null);
+            let field = |name: &str| f[name].as_i64().unwrap_or(0);
+            let locked_until = field("locked_until");
+            if locked_until > now {
+                return Ok(AccountLock {
+                    failures: f["count"].as_u64().unwrap_or(0),
+                    locked_until: Some(locked_until),
+                    newly_locked: false,
+                });
+            }
+            let (count, window_until) = if field("window_until") > now {
+                (f["count"].as_u64().unwrap_or(0) + 1, field("window_until"))
+            } else {
+                (1, now.saturating_add(p.window_ms.max(1)))
+            };
+            if count >= p.threshold.max(1) {
+                let until = now.saturating_add(p.lock_ms.max(1));
+                kv_put(tx, &key, json!({"count": 0, "locked_until": until}), until)?;
+                return Ok(AccountLock {
+                    failures: 0,
+                    locked_until: Some(until),
+                    newly_locked: true,
+                });
+            }
+            kv_put(
+                tx,
+                &key,
+                json!({"count": count, "window_until": window_until}),
+                window_until,
+            )?;
+            Ok(AccountLock {
+                failures: count,
+                locked_until: None,
+                newly_locked: false,
+            })
+        })
+        .await
+    }
+
+    async fn account_locked_until(
+        &self,
+        account: &str,
+        now: Millis,
+    ) -> Result<Option<Millis>, StoreError> {
+        let key = format!("acct:{account}");
+        self.write("account_locked_until", move |tx| {
+            Ok(kv_get(tx, &key, now)?
+                .and_then(|v| v["locked_until"].as_i64())
+                .filter(|until| *until > now))
+        })
+        .await
+    }
+
+    async fn clear_signin_failures(&self, account: &str) -> Result<bool, StoreError> {
+        let key = format!("acct:{account}");
+        let now = self.clock.now_ms();
+        self.write("clear_signin_failures", move |tx| {
+            let live = kv_get(tx, &key, now)?.is_some();
+            remove(tx, KV, &key)?;
+            Ok(live)
         })
         .await
     }

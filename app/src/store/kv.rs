@@ -9,7 +9,7 @@
 //! is housekeeping.
 
 use super::error::StoreError;
-use super::model::{RateDecision, RateLimit, Rotation};
+use super::model::{AccountLock, LockPolicy, RateDecision, RateLimit, Rotation};
 use crate::clock::Millis;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -78,6 +78,27 @@ pub trait KvStore: Send + Sync {
     /// Counts one more attempt on `id` within `scope`, the count expiring `ttl` after the
     /// first; returns the new count. Atomic.
     async fn count_attempt(&self, scope: &str, id: &str, ttl: Duration) -> Result<u64, StoreError>;
+
+    /// Counts one failed sign-in (a wrong password or TOTP code) against `account`, from
+    /// whatever address: at `policy.threshold` failures within `policy.window_ms` of the
+    /// first, the account is locked for `policy.lock_ms` and its count starts again. A
+    /// failure while locked is not counted. Atomic.
+    async fn record_signin_failure(
+        &self,
+        account: &str,
+        policy: &LockPolicy,
+        now: Millis,
+    ) -> Result<AccountLock, StoreError>;
+
+    /// When `account`'s lock ends, if it is locked at `now`.
+    async fn account_locked_until(
+        &self,
+        account: &str,
+        now: Millis,
+    ) -> Result<Option<Millis>, StoreError>;
+
+    /// Lifts `account`'s lock and forgets its failures; false when it had neither.
+    async fn clear_signin_failures(&self, account: &str) -> Result<bool, StoreError>;
 
     /// Checks and counts one request against a fixed-window rate limit, records a violation
     /// when refused, and blocks the IP on the violation that reaches the threshold within

@@ -233,6 +233,29 @@ pub enum Rotation {
     Unknown,
 }
 
+/// When repeated sign-in failures lock an account: `threshold` failures within
+/// `window_ms` of the first lock it for `lock_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockPolicy {
+    /// Failures that lock the account…
+    pub threshold: u64,
+    /// …within this time from the first of them.
+    pub window_ms: i64,
+    /// How long the lock lasts.
+    pub lock_ms: i64,
+}
+
+/// An account's state after a sign-in failure was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountLock {
+    /// Failures in the current window (0 once they locked the account).
+    pub failures: u64,
+    /// When the lock ends, if the account is locked.
+    pub locked_until: Option<Millis>,
+    /// Whether this failure locked it.
+    pub newly_locked: bool,
+}
+
 /// A rate-limit check for one request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateLimit<'a> {

@@ -63,7 +63,7 @@
 
 use super::error::{with_timeout, StoreError};
 use super::kv::{KvStore, MetricBuckets};
-use super::model::{RateDecision, RateLimit, Rotation};
+use super::model::{AccountLock, LockPolicy, RateDecision, RateLimit, Rotation};
 use super::StoreSettings;
 use crate::clock::{Millis, SharedClock};
 use async_trait::async_trait;
@@ -450,6 +450,57 @@ impl KvStore for RedisStore {
             .await
     }
 
+    async fn record_signin_failure(
+        &self,
+        account: &str,
+        policy: &LockPolicy,
+        now: Millis,
+    ) -> Result<AccountLock, StoreError> {
+        let k = self.key(&["acct", account]);
+        let window = policy.window_ms.max(1);
+        let lock = policy.lock_ms.max(1);
+        let args = [
+            now.to_string(),
+            policy.threshold.max(1).to_string(),
+            now.saturating_add(window).to_string(),
+            now.saturating_add(lock).to_string(),
+            px(window.max(lock)).to_string(),
+        ];
+        let (failures, until, newly): (u64, String, i64) = self
+            .eval(
+                "record_signin_failure",
+                &SCRIPTS.signin_failure,
+                &[&k],
+                &args,
+            )
+            .await?;
+        Ok(AccountLock {
+            failures,
+            locked_until: parse_ms(&k, Some(until.as_str()).filter(|u| !u.is_empty()))?,
+            newly_locked: newly == 1,
+        })
+    }
+
+    async fn account_locked_until(
+        &self,
+        account: &str,
+        now: Millis,
+    ) -> Result<Option<Millis>, StoreError> {
+        let k = self.key(&["acct", account]);
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(&k).arg("locked_until");
+        let until: Option<String> = self.query("account_locked_until", &cmd).await?;
+        Ok(parse_ms(&k, until.as_deref())?.filter(|u| *u > now))
+    }
+
+    async fn clear_signin_failures(&self, account: &str) -> Result<bool, StoreError> {
+        let k = self.key(&["acct", account]);
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(&k);
+        let n: i64 = self.query("clear_signin_failures", &cmd).await?;
+        Ok(n > 0)
+    }
+
     async fn rate_limit(
         &self,
         check: &RateLimit<'_>,
@@ -686,6 +737,7 @@ struct Scripts {
     revoke_user: Script,
     use_once: Script,
     count_attempt: Script,
+    signin_failure: Script,
     rate_limit: Script,
     unblock: Script,
     add_metrics: Script,
@@ -815,6 +867,35 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'count', 1, 'expires_at', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
+",
+    ),
+    // KEYS: account. ARGV: now, threshold, window ends, lock ends, px. Fields: count,
+    // window_until, locked_until. Returns {failures, locked_until or '', newly locked}.
+    signin_failure: Script::new(
+        r"
+local now = tonumber(ARGV[1])
+local f = redis.call('HMGET', KEYS[1], 'count', 'window_until', 'locked_until')
+local locked = f[3] and tonumber(f[3])
+if locked and locked > now then
+  return {tonumber(f[1] or '0'), f[3], 0}
+end
+local w = f[2] and tonumber(f[2])
+local count
+if w and w > now then
+  count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+else
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'count', 1, 'window_until', ARGV[3])
+  count = 1
+end
+if count >= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'count', 0, 'window_until', 0, 'locked_until', ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return {0, ARGV[4], 1}
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {count, '', 0}
 ",
     ),
     // KEYS: block, violations, window counter.

@@ -1,7 +1,7 @@
 //! Key-value-store contract cases: each takes a fresh store and its manual clock.
 
 use phase1_app::clock::{Clock, ManualClock};
-use phase1_app::store::model::{RateDecision, RateLimit, Rotation};
+use phase1_app::store::model::{AccountLock, LockPolicy, RateDecision, RateLimit, Rotation};
 use phase1_app::store::KvStore;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -188,6 +188,100 @@ pub async fn the_current_token_ends_its_family(s: Arc<dyn KvStore>, _c: Arc<Manu
         }
     );
     assert!(!s.revoke_family("f2").await.expect("gone"));
+}
+
+/// M2 of the 2026-12-03 audit: wrong codes were counted per MFA token only, so fresh
+/// tokens from fresh addresses guessed on. Failures now count per account.
+pub async fn sign_in_failures_lock_the_account(s: Arc<dyn KvStore>, c: Arc<ManualClock>) {
+    let policy = LockPolicy {
+        threshold: 3,
+        window_ms: 15 * 60_000,
+        lock_ms: 10 * 60_000,
+    };
+    let now = c.now_ms();
+    for n in 1..=2 {
+        assert_eq!(
+            s.record_signin_failure("amy", &policy, now)
+                .await
+                .expect("count"),
+            AccountLock {
+                failures: n,
+                locked_until: None,
+                newly_locked: false
+            }
+        );
+    }
+    assert_eq!(
+        s.account_locked_until("amy", now).await.expect("read"),
+        None
+    );
+    let locked = s
+        .record_signin_failure("amy", &policy, now)
+        .await
+        .expect("lock");
+    assert_eq!(
+        locked,
+        AccountLock {
+            failures: 0,
+            locked_until: Some(now + 10 * 60_000),
+            newly_locked: true
+        }
+    );
+    assert_eq!(
+        s.account_locked_until("amy", now + 1).await.expect("read"),
+        Some(now + 10 * 60_000)
+    );
+    let again = s
+        .record_signin_failure("amy", &policy, now + 1)
+        .await
+        .expect("while locked");
+    assert!(!again.newly_locked && again.locked_until == Some(now + 10 * 60_000));
+    assert_eq!(
+        s.account_locked_until("bob", now).await.expect("other"),
+        None
+    );
+    // The lock ends by the clock, and the count starts again.
+    c.advance(10 * 60_000);
+    let later = c.now_ms();
+    assert_eq!(
+        s.account_locked_until("amy", later).await.expect("read"),
+        None
+    );
+    assert_eq!(
+        s.record_signin_failure("amy", &policy, later)
+            .await
+            .expect("fresh")
+            .failures,
+        1
+    );
+    // Failures older than the window are forgotten.
+    c.advance(16 * 60_000);
+    assert_eq!(
+        s.record_signin_failure("amy", &policy, c.now_ms())
+            .await
+            .expect("new window")
+            .failures,
+        1
+    );
+    // An admin lifts a lock.
+    for _ in 0..2 {
+        s.record_signin_failure("amy", &policy, c.now_ms())
+            .await
+            .expect("lock");
+    }
+    assert!(s
+        .account_locked_until("amy", c.now_ms())
+        .await
+        .expect("read")
+        .is_some());
+    assert!(s.clear_signin_failures("amy").await.expect("clear"));
+    assert_eq!(
+        s.account_locked_until("amy", c.now_ms())
+            .await
+            .expect("read"),
+        None
+    );
+    assert!(!s.clear_signin_failures("nobody").await.expect("clear"));
 }
 
 pub async fn refresh_families_expire(s: Arc<dyn KvStore>, c: Arc<ManualClock>) {

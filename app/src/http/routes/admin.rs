@@ -66,6 +66,25 @@ pub async fn reset_mfa(
     Ok(provisioned(StatusCode::OK, &p))
 }
 
+/// `POST /api/admin/users/{email}/unlock`: lifts the account's sign-in lock and forgets its
+/// failures; 404 when it had neither.
+pub async fn unlock(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    ip: Option<Extension<ClientIp>>,
+    Path(email): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let email = users::path_email(&email)?;
+    let origin = origin("/api/admin/users/{email}/unlock", ip);
+    if !users::unlock(&state, &email, &session.email, &origin).await? {
+        return Err(ApiError::not_found(format!(
+            "{} has no sign-in lock or failures",
+            email.as_str()
+        )));
+    }
+    Ok(Json(json!({"email": email.as_str(), "unlocked": true})))
+}
+
 /// `DELETE /api/admin/users/{email}`: disables the user, revokes their sessions.
 pub async fn disable(
     State(state): State<AppState>,
