@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod body;
 pub mod client_ip;
+pub mod csrf;
 pub mod limit;
 pub mod openapi;
 pub mod problem;
@@ -1003,6 +1004,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::refuse_cross_site,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             limit::rate_limit,
