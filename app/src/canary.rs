@@ -7,7 +7,16 @@
 //!   neither), and the minimum request count is of those same requests;
 //! - the rate criteria (error rate, success rate, p95) are judged only once the window holds
 //!   the minimum request count, for rollback as for progress: a handful of requests is not a
-//!   rate. Memory and the five-minute error count are judged at any volume;
+//!   rate. The five-minute error count is judged at any volume;
+//! - an automatic rollback switches the engine off for everyone, so it rests only on
+//!   signals no single caller can manufacture: an error or latency breach counts only when
+//!   it is spread over at least `rollback_min_users` distinct users (errors: users who got a
+//!   5xx; latency: users with a request slower than `rollback_p95_ms`), and latency is the
+//!   service's own (less the waits on the caller, without long-running checks). One user's
+//!   failures still hold a canary back (progress needs their error rate and p95 too);
+//! - memory is the instance's growth over its own start, sampled at the end of runs, and a
+//!   breach is an alert to operators, never a rollback (a process's memory is shared by
+//!   every caller, anonymous ones included);
 //! - rollback criteria are judged in every phase but ROLLED_BACK (FULL too: a release that
 //!   starts failing after reaching everyone is rolled back the same way); progress criteria
 //!   only before FULL.
@@ -127,10 +136,13 @@ pub struct Thresholds {
     pub rollback_error_rate: f64,
     /// Rollback when p95 is above this (ms).
     pub rollback_p95_ms: f64,
-    /// Rollback when memory is above this (MiB).
-    pub rollback_memory_mb: f64,
     /// Rollback when more errors than this in the last five minutes.
     pub rollback_errors_5m: f64,
+    /// A rollback criterion counts only when at least this many distinct users are behind
+    /// the breach.
+    pub rollback_min_users: f64,
+    /// Alert operators when an instance's memory grew more than this over its start (MiB).
+    pub alert_memory_mb: f64,
 }
 
 impl Default for Thresholds {
@@ -143,14 +155,16 @@ impl Default for Thresholds {
             min_success_rate: 0.98,
             rollback_error_rate: 0.05,
             rollback_p95_ms: 5000.0,
-            rollback_memory_mb: 512.0,
             rollback_errors_5m: 50.0,
+            rollback_min_users: 3.0,
+            alert_memory_mb: 512.0,
         }
     }
 }
 
 impl Thresholds {
-    /// Parses `name=value,…` over the defaults (names as the fields).
+    /// Parses `name=value,…` over the defaults (names as the fields; `rollback_memory_mb`,
+    /// the name before memory became an alert, is read as `alert_memory_mb`).
     pub fn parse(spec: &str) -> Result<Thresholds, String> {
         let mut t = Thresholds::default();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -171,8 +185,9 @@ impl Thresholds {
                 "min_success_rate" => &mut t.min_success_rate,
                 "rollback_error_rate" => &mut t.rollback_error_rate,
                 "rollback_p95_ms" => &mut t.rollback_p95_ms,
-                "rollback_memory_mb" => &mut t.rollback_memory_mb,
                 "rollback_errors_5m" => &mut t.rollback_errors_5m,
+                "rollback_min_users" => &mut t.rollback_min_users,
+                "alert_memory_mb" | "rollback_memory_mb" => &mut t.alert_memory_mb,
                 other => return Err(format!("{other:?} is not a canary threshold")),
             };
             *slot = v;
@@ -192,10 +207,17 @@ pub struct Measured {
     pub errors: f64,
     /// 95th percentile response time in the window (ms).
     pub p95_ms: Option<f64>,
-    /// Largest resident memory in the window (MiB).
+    /// Largest growth of an instance's resident memory over its start, at the end of a run
+    /// in the window (MiB).
     pub memory_mb: Option<f64>,
     /// Errors in the last five minutes.
     pub errors_5m: f64,
+    /// Distinct users who got an error in the window.
+    pub error_users: f64,
+    /// Distinct users who got an error in the last five minutes.
+    pub error_users_5m: f64,
+    /// Distinct users with a request slower than the rollback latency in the window.
+    pub slow_users: f64,
 }
 
 impl Measured {
@@ -232,10 +254,14 @@ pub struct Criterion {
     pub value: Option<f64>,
     /// The comparison, e.g. `< 0.01`.
     pub threshold: String,
-    /// For progress: met; for rollback: breached.
+    /// For progress: met; for rollback and alert: breached (a rollback criterion only with
+    /// the minimum number of users behind it).
     pub met: bool,
     /// Whether it was judged (rate criteria wait for the minimum request count).
     pub judged: bool,
+    /// For rollback criteria: the distinct users behind the measured breach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<f64>,
 }
 
 /// A decision with everything it rests on.
@@ -273,8 +299,19 @@ pub fn judge(phase: Phase, m: &Measured, t: &Thresholds) -> Judgement {
     let error_rate = m.rate(m.errors);
     let success_rate = m.rate(m.successes);
     let mut criteria = Vec::new();
-    let mut rollback = |name, value: Option<f64>, limit: f64, judged: bool, unit: &str| {
-        let met = judged && value.is_some_and(|v| v > limit);
+    // Breaches too narrow to roll back: said, not acted on.
+    let mut narrow = Vec::new();
+    let mut rollback = |name, value: Option<f64>, limit: f64, judged: bool, unit: &str, users| {
+        let breached = judged && value.is_some_and(|v| v > limit);
+        let met = breached && users >= t.rollback_min_users;
+        if breached && !met {
+            narrow.push(format!(
+                "not rolled back: {name} is {:.4} (> {limit}{unit}) across {users} user(s), \
+                 needs at least {}",
+                value.unwrap_or_default(),
+                t.rollback_min_users
+            ));
+        }
         criteria.push(Criterion {
             name,
             kind: "rollback",
@@ -282,19 +319,43 @@ pub fn judge(phase: Phase, m: &Measured, t: &Thresholds) -> Judgement {
             threshold: format!("> {limit}{unit}"),
             met,
             judged,
+            users: Some(users),
         });
     };
     if phase != Phase::RolledBack {
-        rollback("error_rate", error_rate, t.rollback_error_rate, enough, "");
-        rollback("p95_ms", m.p95_ms, t.rollback_p95_ms, enough, " ms");
-        rollback("memory_mb", m.memory_mb, t.rollback_memory_mb, true, " MiB");
+        rollback(
+            "error_rate",
+            error_rate,
+            t.rollback_error_rate,
+            enough,
+            "",
+            m.error_users,
+        );
+        rollback(
+            "p95_ms",
+            m.p95_ms,
+            t.rollback_p95_ms,
+            enough,
+            " ms",
+            m.slow_users,
+        );
         rollback(
             "errors_5m",
             Some(m.errors_5m),
             t.rollback_errors_5m,
             true,
             "",
+            m.error_users_5m,
         );
+        criteria.push(Criterion {
+            name: "memory_mb",
+            kind: "alert",
+            value: m.memory_mb,
+            threshold: format!("> {} MiB", t.alert_memory_mb),
+            met: m.memory_mb.is_some_and(|v| v > t.alert_memory_mb),
+            judged: true,
+            users: None,
+        });
     }
     let mut progress = |name, value: Option<f64>, threshold: String, met: bool, judged: bool| {
         criteria.push(Criterion {
@@ -304,6 +365,7 @@ pub fn judge(phase: Phase, m: &Measured, t: &Thresholds) -> Judgement {
             threshold,
             met: judged && met,
             judged,
+            users: None,
         });
     };
     if phase.next().is_some() {
@@ -355,6 +417,13 @@ pub fn judge(phase: Phase, m: &Measured, t: &Thresholds) -> Judgement {
         .filter(|c| c.kind == "rollback" && c.met)
         .map(|c| format!("rollback: {}", describe(c)))
         .collect();
+    let mut noted = narrow;
+    noted.extend(
+        criteria
+            .iter()
+            .filter(|c| c.kind == "alert" && c.met)
+            .map(|c| format!("alert: {}", describe(c))),
+    );
     let (decision, reasons) = if !breached.is_empty() {
         (Decision::Rollback, breached)
     } else if phase == Phase::RolledBack {
@@ -385,6 +454,10 @@ pub fn judge(phase: Phase, m: &Measured, t: &Thresholds) -> Judgement {
             (Decision::Hold, unmet)
         }
     };
+    let mut reasons = reasons;
+    if decision != Decision::Rollback {
+        reasons.extend(noted);
+    }
     Judgement {
         decision,
         criteria,
@@ -405,6 +478,19 @@ mod tests {
             p95_ms: Some(120.0),
             memory_mb: Some(80.0),
             errors_5m: 0.0,
+            error_users: 0.0,
+            error_users_5m: 0.0,
+            slow_users: 0.0,
+        }
+    }
+
+    /// Breaches behind enough distinct users.
+    fn spread(m: Measured) -> Measured {
+        Measured {
+            error_users: 3.0,
+            error_users_5m: 3.0,
+            slow_users: 3.0,
+            ..m
         }
     }
 
@@ -475,26 +561,23 @@ mod tests {
                 ..healthy()
             },
             Measured {
-                memory_mb: Some(513.0),
-                ..healthy()
-            },
-            Measured {
                 errors_5m: 51.0,
                 errors: 51.0,
                 successes: 5000.0,
                 ..healthy()
             },
-        ];
+        ]
+        .map(spread);
         for (i, m) in cases.iter().enumerate() {
             let j = judge(Phase::Canary1, m, &t);
             assert_eq!(j.decision, Decision::Rollback, "case {i}: {:?}", j.reasons);
             assert_eq!(j.reasons.len(), 1, "case {i}: {:?}", j.reasons);
         }
-        let at_limit = Measured {
+        let at_limit = spread(Measured {
             successes: 190.0,
             errors: 10.0,
             ..healthy()
-        };
+        });
         assert_eq!(
             judge(Phase::Canary1, &at_limit, &t).decision,
             Decision::Hold
@@ -509,12 +592,79 @@ mod tests {
         );
     }
 
+    /// H1 of the 2026-12-03 audit: one analyst's self-inflicted latency (p95 26 s) and
+    /// anonymous memory pressure (646 MiB) each rolled the canary back for everyone.
+    #[test]
+    fn one_user_cannot_roll_back_and_memory_only_alerts() {
+        let t = Thresholds::default();
+        let one_user = [
+            Measured {
+                p95_ms: Some(26_468.7),
+                slow_users: 1.0,
+                ..healthy()
+            },
+            Measured {
+                successes: 100.0,
+                errors: 100.0,
+                errors_5m: 100.0,
+                error_users: 1.0,
+                error_users_5m: 1.0,
+                ..healthy()
+            },
+            Measured {
+                p95_ms: Some(9_000.0),
+                slow_users: 2.0,
+                errors: 60.0,
+                errors_5m: 60.0,
+                error_users: 2.0,
+                error_users_5m: 2.0,
+                ..healthy()
+            },
+        ];
+        for (i, m) in one_user.iter().enumerate() {
+            for phase in [Phase::Canary1, Phase::Full] {
+                let j = judge(phase, m, &t);
+                assert_ne!(j.decision, Decision::Rollback, "case {i}: {:?}", j.reasons);
+                assert!(
+                    j.reasons.iter().any(|r| r.starts_with("not rolled back")),
+                    "case {i}: {:?}",
+                    j.reasons
+                );
+            }
+            assert_ne!(
+                judge(Phase::Canary1, m, &t).decision,
+                Decision::Go,
+                "one user's breach still holds the canary back"
+            );
+        }
+        let mut configured = t;
+        configured.rollback_min_users = 1.0;
+        assert_eq!(
+            judge(Phase::Full, &one_user[0], &configured).decision,
+            Decision::Rollback,
+            "the minimum is configuration"
+        );
+
+        let bloated = Measured {
+            memory_mb: Some(646.2),
+            ..healthy()
+        };
+        let j = judge(Phase::Canary1, &bloated, &t);
+        assert_eq!(j.decision, Decision::Go, "{:?}", j.reasons);
+        assert!(j.reasons.iter().any(|r| r.starts_with("alert: memory_mb")));
+        let memory = j.criteria.iter().find(|c| c.name == "memory_mb").unwrap();
+        assert_eq!((memory.kind, memory.met), ("alert", true));
+        assert_eq!(judge(Phase::Full, &bloated, &t).decision, Decision::Hold);
+    }
+
     #[test]
     fn thresholds_are_configuration() {
         let t = Thresholds::parse("min_minutes=5, rollback_p95_ms=100").unwrap();
         assert_eq!(t.min_minutes, 5.0);
         assert_eq!(t.rollback_p95_ms, 100.0);
         assert_eq!(t.min_requests, 100.0);
+        let t = Thresholds::parse("rollback_min_users=1,rollback_memory_mb=300").unwrap();
+        assert_eq!((t.rollback_min_users, t.alert_memory_mb), (1.0, 300.0));
         assert!(Thresholds::parse("colour=1")
             .unwrap_err()
             .contains("colour"));

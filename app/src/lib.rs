@@ -4,7 +4,8 @@
 //! environment ([`config`]), the one clock ([`clock`]), the stores ([`store`]) — MongoDB
 //! and Redis in production, an embedded single-file store on a laptop — the sign-in
 //! primitives ([`auth`]), rate-limit classes ([`limits`]), JSON logs ([`logging`]), the HTTP
-//! application ([`http`]) and the services behind it ([`service`]).
+//! application ([`http`]) and the services behind it ([`service`]), and the self-inflicted
+//! waits a request's latency is judged without ([`waits`]).
 
 #![deny(missing_docs)]
 
@@ -20,3 +21,4 @@ pub mod logging;
 pub mod serve;
 pub mod service;
 pub mod store;
+pub mod waits;

@@ -192,20 +192,47 @@ async fn errors_in_the_last_five_minutes_roll_back() {
     )
     .await
     .expect("entered");
-    // 51 business errors recorded as the envelope records a 5xx of a business route.
-    let mut s = metrics::Samples::new();
-    for _ in 0..51 {
-        let one = metrics::request_samples("/api/phase1/run", "POST", 502, 40.0, true);
-        for (k, v) in one.as_pairs() {
-            s.count(k, &[], v);
+    // 51 business errors recorded as the envelope records a 5xx of a business route: from
+    // one user first, which is not enough to roll back for everyone…
+    let errors = |users: &[&str]| {
+        let mut s = metrics::Samples::new();
+        for i in 0..51 {
+            let business = metrics::Business {
+                user: users[i % users.len()],
+                latency_ms: Some(40.0),
+                slow_ms: 5000.0,
+            };
+            let one =
+                metrics::request_samples("/api/phase1/run", "POST", 502, 40.0, Some(business));
+            for (k, v) in one.as_pairs() {
+                s.count(k, &[], v);
+            }
         }
-    }
-    metrics::add(&f.state, &s).await.expect("recorded");
+        s
+    };
+    metrics::add(&f.state, &errors(&["u1"]))
+        .await
+        .expect("recorded");
+    let j = f.evaluate().await;
+    assert_eq!(decision(&j), Decision::Hold, "{j}");
+    assert!(
+        j["reasons"].as_array().is_some_and(|r| r.iter().any(|r| r
+            .as_str()
+            .is_some_and(|r| r.starts_with("not rolled back: errors_5m")))),
+        "{j}"
+    );
+    // …then from three users.
+    metrics::add(&f.state, &errors(&["u1", "u2", "u3"]))
+        .await
+        .expect("recorded");
     let j = f.evaluate().await;
     assert_eq!(decision(&j), Decision::Rollback, "{j}");
-    assert!(j["reasons"][0]
-        .as_str()
-        .is_some_and(|r| r.contains("errors_5m")));
+    assert!(
+        j["reasons"].as_array().is_some_and(|r| r.iter().any(|r| r
+            .as_str()
+            .is_some_and(|r| r.starts_with("rollback: errors_5m")))),
+        "{j}"
+    );
     let (_, c) = canary::load(&f.state).await.expect("canary");
     assert_eq!(c.phase, Phase::RolledBack);
     let set = flags::load(f.state.stores.doc.as_ref())

@@ -53,12 +53,32 @@ pub struct RouteSpec {
     /// their body's keys first, and logout accepts the refresh cookie alone.
     #[serde(skip)]
     pub authorises_itself: bool,
+    /// The largest body it reads ([`body::MAX_BODY`], less where a body is read before the
+    /// caller is authorised).
+    #[serde(skip)]
+    pub body_limit: usize,
+    /// A check that runs long by design (the consistency check): its latency is not the
+    /// canary's.
+    #[serde(skip)]
+    pub long_running: bool,
 }
 
 impl RouteSpec {
     /// The same route, authorised by its handler.
     const fn authorises_itself(mut self) -> RouteSpec {
         self.authorises_itself = true;
+        self
+    }
+
+    /// The same route reading at most `bytes` of body.
+    const fn body_limit(mut self, bytes: usize) -> RouteSpec {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// The same route, marked as running long by design.
+    const fn long_running(mut self) -> RouteSpec {
+        self.long_running = true;
         self
     }
 
@@ -88,6 +108,8 @@ const fn spec(
         body,
         class: RateClass::Api,
         authorises_itself: false,
+        body_limit: body::MAX_BODY,
+        long_running: false,
     }
 }
 
@@ -186,7 +208,8 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 Some("LoginBody"),
                 "Email and password: a 5-minute MFA token",
             )
-            .limited(RateClass::Auth),
+            .limited(RateClass::Auth)
+            .body_limit(body::SIGN_IN_BODY),
             post(auth::login),
         ),
         (
@@ -199,7 +222,8 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 Some("MfaBody"),
                 "MFA token and TOTP code: the session (body and cookies)",
             )
-            .limited(RateClass::Auth),
+            .limited(RateClass::Auth)
+            .body_limit(body::SIGN_IN_BODY),
             post(auth::mfa),
         ),
         (
@@ -517,7 +541,8 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 Some("ConsistencyBody"),
                 "Run a request several ways and compare (each run counts in the run class)",
             )
-            .limited(RateClass::Run),
+            .limited(RateClass::Run)
+            .long_running(),
             post(runs::consistency),
         ),
         (
@@ -579,7 +604,8 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Change flags (If-Match; keys checked first)",
             )
             .limited(RateClass::Flags)
-            .authorises_itself(),
+            .authorises_itself()
+            .body_limit(body::KEYS_FIRST_BODY),
             post(flags::update),
         ),
         (
@@ -593,7 +619,8 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Change flags (If-Match; keys checked first)",
             )
             .limited(RateClass::Flags)
-            .authorises_itself(),
+            .authorises_itself()
+            .body_limit(body::KEYS_FIRST_BODY),
             post(flags::update),
         ),
         (
@@ -987,7 +1014,9 @@ pub fn router(state: AppState) -> Router {
             (state.clone(), spec.auth, spec.flags, spec.authorises_itself),
             guard,
         );
-        let handler = handler.route_layer(layer);
+        let handler = handler
+            .route_layer(layer)
+            .layer(DefaultBodyLimit::max(spec.body_limit));
         match by_path.iter_mut().find(|(p, _)| *p == spec.path) {
             Some((_, existing)) => {
                 let merged = std::mem::take(existing).merge(handler);
@@ -1102,27 +1131,32 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
     let route = spec.map_or("unmatched", |r| r.path);
     let log_method = method.clone();
     let started = std::time::Instant::now();
-    let mut res = REQUEST_ID
-        .scope(id.clone(), async move {
-            let res = next.run(req).await;
-            let json = res
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|c| c.contains("json"));
-            match res.status() {
-                StatusCode::PAYLOAD_TOO_LARGE if !json => body::too_large().into_response(),
-                StatusCode::NOT_FOUND if !json => ApiError::not_found("not found").into_response(),
-                StatusCode::METHOD_NOT_ALLOWED if !json => ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "METHOD_NOT_ALLOWED",
-                    "Method not allowed",
-                    format!("{method} is not allowed here"),
-                )
-                .into_response(),
-                _ => res,
-            }
-        })
+    let (mut res, waited_ms) = REQUEST_ID
+        .scope(
+            id.clone(),
+            crate::waits::measured(async move {
+                let res = next.run(req).await;
+                let json = res
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|c| c.contains("json"));
+                match res.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE if !json => body::too_large().into_response(),
+                    StatusCode::NOT_FOUND if !json => {
+                        ApiError::not_found("not found").into_response()
+                    }
+                    StatusCode::METHOD_NOT_ALLOWED if !json => ApiError::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "METHOD_NOT_ALLOWED",
+                        "Method not allowed",
+                        format!("{method} is not allowed here"),
+                    )
+                    .into_response(),
+                    _ => res,
+                }
+            }),
+        )
         .await;
     let h = res.headers_mut();
     let cfg = &state.config;
@@ -1152,11 +1186,20 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
         "request"
     );
     // Business traffic: a Phase-1 engine route (one that names a flag) served to a
-    // signed-in user who is not an admin — what the canary measures.
-    let business = spec.is_some_and(|s| !s.flags.is_empty())
-        && logged
-            .as_ref()
-            .is_some_and(|l| l.user.is_some() && !l.admin);
+    // signed-in user who is not an admin — what the canary measures, by the latency the
+    // service answers for (less the waits on the caller; none for a long-running check).
+    let business = match (spec, logged.as_ref()) {
+        (Some(s), Some(l)) if !s.flags.is_empty() && !l.admin => {
+            l.user
+                .as_deref()
+                .map(|user| crate::service::metrics::Business {
+                    user,
+                    latency_ms: (!s.long_running).then(|| (duration_ms - waited_ms).max(0.0)),
+                    slow_ms: cfg.canary.rollback_p95_ms,
+                })
+        }
+        _ => None,
+    };
     let samples = crate::service::metrics::request_samples(
         route,
         log_method.as_str(),

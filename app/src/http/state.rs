@@ -34,6 +34,11 @@ pub struct Inner {
     pub client_ip: ClientIpSource,
     /// Requests let through unlimited because the key-value store was down (this instance).
     pub rate_limit_fail_open: std::sync::atomic::AtomicU64,
+    /// This instance's resident memory when its state was built (MiB): the baseline the
+    /// canary judges memory growth against.
+    pub memory_baseline_mb: Option<f64>,
+    /// One engine job at a time per user on this instance.
+    pub engine_slots: crate::service::runs::EngineSlots,
 }
 
 /// Runs a future in the background, outliving the request.
@@ -106,6 +111,8 @@ impl AppState {
             spawn: tokio_spawner(),
             client_ip: ClientIpSource::Socket,
             rate_limit_fail_open: std::sync::atomic::AtomicU64::new(0),
+            memory_baseline_mb: crate::service::metrics::memory_mb(),
+            engine_slots: crate::service::runs::EngineSlots::default(),
         }))
     }
 }

@@ -90,7 +90,8 @@ pub async fn seed(doc: &dyn DocStore, now: Millis) -> Result<bool, StoreError> {
     }
 }
 
-/// `canary/status`: phase, percentage, since, version, controls, last decision.
+/// `canary/status`: phase, percentage, since, version, controls, last decision (what and
+/// when only: the measured latency and memory are for operators).
 pub async fn status(state: &AppState) -> Result<(u64, Value), StoreError> {
     let (version, c) = load(state).await?;
     Ok((version, describe(state, version, &c).await?))
@@ -102,12 +103,21 @@ pub async fn describe(
     version: u64,
     c: &CanaryState,
 ) -> Result<Value, StoreError> {
+    // The last decision as the public may see it: what was decided and when, not the
+    // measurements it rested on (those are in canary/evaluate and status/full, for ops).
     let last = state
         .stores
         .doc
         .get_versioned(DECISION_KEY)
         .await?
-        .map(|v| v.value);
+        .map(|v| {
+            json!({
+                "decision": v.value["decision"],
+                "phase": v.value["phase"],
+                "at": v.value["at"],
+                "rolled_back": v.value["rolled_back"].as_bool().unwrap_or(false),
+            })
+        });
     Ok(json!({
         "phase": c.phase,
         "percentage": c.percentage,
@@ -255,8 +265,11 @@ pub async fn measure(state: &AppState, c: &CanaryState) -> Result<Measured, Stor
         successes: outcome(&w, "success"),
         errors: outcome(&w, "error"),
         p95_ms: metrics::quantile(&w, BUSINESS_TIME_MS, 0.95),
-        memory_mb: w.get("max:memory_usage_mb").copied(),
+        memory_mb: w.get(&format!("max:{}", metrics::MEMORY_GROWTH)).copied(),
         errors_5m: outcome(&last5, "error"),
+        error_users: metrics::distinct(&w, metrics::ERROR_USERS),
+        error_users_5m: metrics::distinct(&last5, metrics::ERROR_USERS),
+        slow_users: metrics::distinct(&w, metrics::SLOW_USERS),
     })
 }
 
@@ -274,8 +287,24 @@ pub async fn evaluate(state: &AppState, origin: &Origin, actor: &str) -> Result<
     let (_, c, j) = judgement(state).await?;
     let mut out = j.to_json();
     out["phase"] = json!(c.phase);
+    let alerts: Vec<&str> = j
+        .criteria
+        .iter()
+        .filter(|c| c.kind == "alert" && c.met)
+        .map(|c| c.name)
+        .collect();
+    out["alerts"] = json!(alerts);
+    raise_new_alerts(state, origin, &j, &alerts).await;
     if j.decision == Decision::Rollback {
-        let reason = format!("automatic rollback: {}", j.reasons.join("; "));
+        // The state's reason is public (canary/status): it names the criteria, not what
+        // was measured; the measurements are in the decision and the audit row.
+        let names: Vec<&str> = j
+            .criteria
+            .iter()
+            .filter(|c| c.kind == "rollback" && c.met)
+            .map(|c| c.name)
+            .collect();
+        let reason = format!("automatic rollback: {} breached", names.join(", "));
         let version = enter(state, origin, actor, None, Phase::RolledBack, &reason).await?;
         let mut s = metrics::Samples::new();
         s.count("canary_rollbacks_total", &[("trigger", "automatic")], 1.0);
@@ -292,6 +321,40 @@ pub async fn evaluate(state: &AppState, origin: &Origin, actor: &str) -> Result<
     }
     record_decision(state, &out).await;
     Ok(out)
+}
+
+/// Raises an operator alert for each alert criterion breached now but not at the last
+/// evaluation (an alert is raised once per crossing, not every five minutes): an audit row,
+/// an error event, an ERROR log line, and `canary_alerts_total`.
+async fn raise_new_alerts(state: &AppState, origin: &Origin, j: &Judgement, alerts: &[&str]) {
+    if alerts.is_empty() {
+        return;
+    }
+    let before: Vec<String> = match state.stores.doc.get_versioned(DECISION_KEY).await {
+        Ok(v) => v
+            .and_then(|v| serde_json::from_value(v.value["alerts"].clone()).ok())
+            .unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(target: "phase1::canary", error = %e, "last decision not read");
+            Vec::new()
+        }
+    };
+    for name in alerts.iter().filter(|a| !before.iter().any(|b| b == *a)) {
+        let Some(c) = j.criteria.iter().find(|c| c.name == *name) else {
+            continue;
+        };
+        let facts = json!({"criterion": c.name, "value": c.value, "threshold": c.threshold});
+        audit::record(
+            state,
+            origin,
+            Event::new("canary.alert", "system").change(Value::Null, facts.clone()),
+        )
+        .await;
+        crate::service::events::error(state, json!({"kind": "canary.alert", "alert": facts})).await;
+        let mut s = metrics::Samples::new();
+        s.count("canary_alerts_total", &[("criterion", c.name)], 1.0);
+        metrics::add_or_log(state, &s).await;
+    }
 }
 
 async fn record_decision(state: &AppState, judgement: &Value) {

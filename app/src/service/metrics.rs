@@ -77,7 +77,7 @@ pub const PERMUTATION_US: Histogram = Histogram {
 /// Resident memory of the serving process.
 pub const MEMORY_MB: Histogram = Histogram {
     name: "memory_usage_mb",
-    help: "Resident memory of the serving process at the end of a request or run, in MiB",
+    help: "Resident memory of the serving process at the end of a run, in MiB",
     bounds: &[32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0],
 };
 
@@ -91,7 +91,7 @@ pub const HISTOGRAMS: [Histogram; 5] = [
 ];
 
 /// Every counter family: name and help.
-pub const COUNTERS: [(&str, &str); 19] = [
+pub const COUNTERS: [(&str, &str); 20] = [
     ("request_count_total", "Requests, by route, method and status"),
     ("error_count_total", "Responses with a 5xx status, by route"),
     ("business_requests_total", "Business requests of non-admin users, by outcome (success: 2xx/3xx, error: 5xx, other: 4xx)"),
@@ -110,12 +110,19 @@ pub const COUNTERS: [(&str, &str); 19] = [
     ("synthetic_checks_total", "Synthetic monitor actions, by action and outcome"),
     ("synthetic_alerts_total", "Synthetic monitor alerts raised"),
     ("canary_rollbacks_total", "Automatic and manual rollbacks"),
+    ("canary_alerts_total", "Canary alerts raised to operators, by criterion"),
     ("store_slow_calls_total", "Store calls over PHASE1_SLOW_MS, by store"),
 ];
 
 /// Observations to add, built up and then written with [`add`].
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Samples(Vec<(String, f64)>);
+pub struct Samples {
+    /// Series for the minute buckets and the lifetime totals.
+    all: Vec<(String, f64)>,
+    /// Series for the minute buckets only: per-user marks the canary counts distinct users
+    /// with, which the lifetime totals (and the exposition) have no use for.
+    window: Vec<(String, f64)>,
+}
 
 impl Samples {
     /// No observations yet.
@@ -125,7 +132,13 @@ impl Samples {
 
     /// Adds `v` to the counter `name` with `labels`.
     pub fn count(&mut self, name: &str, labels: &[(&str, &str)], v: f64) -> &mut Samples {
-        self.0.push((series(name, labels), v));
+        self.all.push((series(name, labels), v));
+        self
+    }
+
+    /// Adds `v` to the series `name` with `labels` in the minute bucket only.
+    pub fn count_in_window(&mut self, name: &str, labels: &[(&str, &str)], v: f64) -> &mut Samples {
+        self.window.push((series(name, labels), v));
         self
     }
 
@@ -136,27 +149,36 @@ impl Samples {
             .iter()
             .find(|b| v <= **b)
             .map_or_else(|| "+Inf".to_string(), |b| bound_label(*b));
-        self.0
+        self.all
             .push((series(&format!("{}_bucket", h.name), &[("le", &le)]), 1.0));
-        self.0.push((format!("{}_sum", h.name), v));
-        self.0.push((format!("{}_count", h.name), 1.0));
+        self.all.push((format!("{}_sum", h.name), v));
+        self.all.push((format!("{}_count", h.name), 1.0));
         self
     }
 
     /// Keeps the largest value of the gauge `name`.
     pub fn max(&mut self, name: &str, v: f64) -> &mut Samples {
-        self.0.push((format!("max:{name}"), v));
+        self.all.push((format!("max:{name}"), v));
         self
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.all.is_empty() && self.window.is_empty()
     }
 
-    /// The series and values.
+    /// The series and values for the minute bucket: all of them.
     pub fn as_pairs(&self) -> Vec<(&str, f64)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+        self.all
+            .iter()
+            .chain(&self.window)
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect()
+    }
+
+    /// The series and values for the lifetime totals.
+    fn lifetime_pairs(&self) -> Vec<(&str, f64)> {
+        self.all.iter().map(|(k, v)| (k.as_str(), *v)).collect()
     }
 }
 
@@ -194,12 +216,15 @@ pub async fn add(state: &AppState, samples: &Samples) -> Result<(), StoreError> 
     if samples.is_empty() {
         return Ok(());
     }
-    let pairs = samples.as_pairs();
+    let (pairs, lifetime) = (samples.as_pairs(), samples.lifetime_pairs());
     let kv = state.stores.kv.as_ref();
     let now = minute(state.clock.now_ms());
+    if lifetime.is_empty() {
+        return kv.add_metrics(now, &pairs, MINUTE_TTL).await;
+    }
     let (a, b) = tokio::join!(
         kv.add_metrics(now, &pairs, MINUTE_TTL),
-        kv.add_metrics(TOTALS, &pairs, TOTALS_TTL)
+        kv.add_metrics(TOTALS, &lifetime, TOTALS_TTL)
     );
     a.and(b)
 }
@@ -232,16 +257,36 @@ pub fn method_label(method: &str) -> &'static str {
         .unwrap_or("other")
 }
 
+/// Series of the minute buckets marking, per user (as the hash of [`crate::logging`]), a
+/// business request answered with a 5xx: the canary counts the distinct users behind errors.
+pub const ERROR_USERS: &str = "business_error_users";
+/// Series of the minute buckets marking, per user, a business request slower than the
+/// canary's rollback latency: the canary counts the distinct users behind slowness.
+pub const SLOW_USERS: &str = "business_slow_users";
+
+/// A business request — a Phase-1 route served to a signed-in user who is not an admin —
+/// as the canary measures it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Business<'a> {
+    /// The caller, as a hash.
+    pub user: &'a str,
+    /// The latency the service is answerable for: the response time less the waits on the
+    /// caller ([`crate::waits`]); None for a route that runs long by design.
+    pub latency_ms: Option<f64>,
+    /// Latency above this marks the user as slowed (the canary's rollback p95).
+    pub slow_ms: f64,
+}
+
 /// The observations of one request. `route` is a pattern of the route table (or
 /// `unmatched`), never a raw path, and `method` is mapped by [`method_label`], so the
-/// series a client can create are bounded. `business` when it was a Phase-1 business
-/// route served to a non-admin user (the canary's measurement).
+/// series a client can create are bounded. `business` when it was a business request
+/// (the canary's measurement).
 pub fn request_samples(
     route: &str,
     method: &str,
     status: u16,
     duration_ms: f64,
-    business: bool,
+    business: Option<Business<'_>>,
 ) -> Samples {
     let mut s = Samples::new();
     let code = status.to_string();
@@ -258,24 +303,35 @@ pub fn request_samples(
     if status >= 500 {
         s.count("error_count_total", &[("route", route)], 1.0);
     }
-    if business {
+    if let Some(b) = business {
         let outcome = match status {
             500.. => "error",
             200..=399 => "success",
             _ => "other",
         };
-        s.count("business_requests_total", &[("outcome", outcome)], 1.0)
-            .observe(BUSINESS_TIME_MS, duration_ms);
-    }
-    if let Some(mb) = memory_mb() {
-        s.observe(MEMORY_MB, mb).max("memory_usage_mb", mb);
+        s.count("business_requests_total", &[("outcome", outcome)], 1.0);
+        if status >= 500 {
+            s.count_in_window(ERROR_USERS, &[("user", b.user)], 1.0);
+        }
+        if let Some(latency) = b.latency_ms {
+            s.observe(BUSINESS_TIME_MS, latency);
+            if latency > b.slow_ms {
+                s.count_in_window(SLOW_USERS, &[("user", b.user)], 1.0);
+            }
+        }
     }
     s
 }
 
 /// The observations of one run, from its statistics; `repo_rules` when the run checked
-/// repo eligibility (every structure that passed both gates is checked).
-pub fn run_samples(stats: &phase1_core::document::Stats, repo_rules: bool) -> Samples {
+/// repo eligibility (every structure that passed both gates is checked). Memory is sampled
+/// here, at the end of a run, and nowhere else: the resident set, and its growth over
+/// `baseline_mb` (this instance's resident set when it started), which the canary judges.
+pub fn run_samples(
+    stats: &phase1_core::document::Stats,
+    repo_rules: bool,
+    baseline_mb: Option<f64>,
+) -> Samples {
     let mut s = Samples::new();
     let stats_json = serde_json::to_value(stats).unwrap_or(Value::Null);
     s.count("runs_total", &[], 1.0)
@@ -301,8 +357,23 @@ pub fn run_samples(stats: &phase1_core::document::Stats, repo_rules: bool) -> Sa
     }
     if let Some(mb) = memory_mb() {
         s.observe(MEMORY_MB, mb).max("memory_usage_mb", mb);
+        if let Some(base) = baseline_mb {
+            s.max(MEMORY_GROWTH, (mb - base).max(0.0));
+        }
     }
     s
+}
+
+/// The gauge of the largest growth of an instance's resident memory over its start, seen
+/// at the end of a run (MiB).
+pub const MEMORY_GROWTH: &str = "memory_growth_mb";
+
+/// The number of distinct series of family `name` in `sums` (distinct users, for the
+/// per-user marks).
+pub fn distinct(sums: &Sums, name: &str) -> f64 {
+    sums.iter()
+        .filter(|(k, v)| **v > 0.0 && k.split_once('{').is_some_and(|(f, _)| f == name))
+        .count() as f64
 }
 
 fn object_counts(v: &Value) -> Vec<(String, f64)> {
@@ -516,7 +587,12 @@ mod tests {
 
     #[test]
     fn a_request_counts_by_route_and_status_and_feeds_the_business_series() {
-        let s = request_samples("/api/phase1/run", "POST", 503, 120.0, true);
+        let business = Business {
+            user: "u1",
+            latency_ms: Some(120.0),
+            slow_ms: 5000.0,
+        };
+        let s = request_samples("/api/phase1/run", "POST", 503, 150.0, Some(business));
         let m = sums(&s);
         assert_eq!(
             m[r#"request_count_total{route="/api/phase1/run",method="POST",status="503"}"#],
@@ -525,10 +601,40 @@ mod tests {
         assert_eq!(m[r#"error_count_total{route="/api/phase1/run"}"#], 1.0);
         assert_eq!(m[r#"business_requests_total{outcome="error"}"#], 1.0);
         assert_eq!(m[r#"response_time_ms_bucket{le="250"}"#], 1.0);
-        assert_eq!(m["business_response_time_ms_sum"], 120.0);
-        let admin = sums(&request_samples("/api/phase1/run", "POST", 200, 1.0, false));
+        assert_eq!(
+            m["business_response_time_ms_sum"], 120.0,
+            "the business latency is the one the service answers for"
+        );
+        assert_eq!(distinct(&m, ERROR_USERS), 1.0);
+        assert_eq!(distinct(&m, SLOW_USERS), 0.0);
+        assert!(
+            s.lifetime_pairs()
+                .iter()
+                .all(|(k, _)| !k.starts_with(ERROR_USERS)),
+            "per-user marks stay out of the lifetime totals"
+        );
+        let admin = sums(&request_samples("/api/phase1/run", "POST", 200, 1.0, None));
         assert_eq!(family_sum(&admin, "business_requests_total", &[]), 0.0);
         assert_eq!(family_sum(&admin, "error_count_total", &[]), 0.0);
+        // A long-running check counts its outcome but not its latency; a slow request
+        // marks its user.
+        let check = Business {
+            latency_ms: None,
+            ..business
+        };
+        let m = sums(&request_samples("/x", "POST", 200, 9000.0, Some(check)));
+        assert_eq!(m[r#"business_requests_total{outcome="success"}"#], 1.0);
+        assert_eq!(histogram_count(&m, BUSINESS_TIME_MS), 0.0);
+        let slow = Business {
+            latency_ms: Some(6000.0),
+            ..business
+        };
+        let m = sums(&request_samples("/x", "GET", 200, 6000.0, Some(slow)));
+        assert_eq!(distinct(&m, SLOW_USERS), 1.0);
+        assert!(
+            !m.keys().any(|k| k.starts_with("max:memory")),
+            "requests do not sample memory"
+        );
     }
 
     #[test]
@@ -539,7 +645,7 @@ mod tests {
         for m in ["QWERTY", "get", "PROPFIND", "CONNECT", "TRACE", ""] {
             assert_eq!(method_label(m), "other", "{m}");
         }
-        let s = sums(&request_samples("unmatched", "QWERTY", 404, 1.0, false));
+        let s = sums(&request_samples("unmatched", "QWERTY", 404, 1.0, None));
         assert_eq!(
             s[r#"request_count_total{route="unmatched",method="other",status="404"}"#],
             1.0
@@ -571,7 +677,7 @@ mod tests {
 
     #[test]
     fn the_exposition_is_cumulative_and_names_every_family() {
-        let mut s = request_samples("/healthz", "GET", 200, 7.0, false);
+        let mut s = request_samples("/healthz", "GET", 200, 7.0, None);
         s.count("rule_failures_by_key", &[("key", "dscr_floor")], 4.0);
         let text = prometheus(&sums(&s));
         assert!(text.contains("# TYPE request_count_total counter"));

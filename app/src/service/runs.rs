@@ -241,6 +241,49 @@ async fn judge_local(
     .map_err(|e| Stop::Internal(e.to_string()))?
 }
 
+/// One engine job at a time per user on this instance: a user's runs and consistency
+/// checks queue behind each other rather than taking every core at once, and the time spent
+/// queueing is a wait on the caller ([`crate::waits`]), not the service's latency. (Each
+/// instance keeps its own slots; on Lambda an instance serves one request at a time.)
+#[derive(Debug, Default)]
+pub struct EngineSlots {
+    per_user: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
+}
+
+/// A held engine slot; released when dropped.
+#[derive(Debug)]
+pub struct EngineSlot(#[allow(dead_code)] Option<tokio::sync::OwnedSemaphorePermit>);
+
+impl EngineSlots {
+    /// Waits for `user`'s slot (the wait counted as the caller's own).
+    pub async fn acquire(&self, user: &str) -> EngineSlot {
+        let semaphore = {
+            let mut map = self
+                .per_user
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Forget users nobody holds or waits for (only the map refers to them).
+            map.retain(|_, s| Arc::strong_count(s) > 1);
+            map.entry(user.to_string())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(1)))
+                .clone()
+        };
+        // The semaphore is never closed, so acquiring cannot fail; if it ever did, the job
+        // would simply run without a slot.
+        EngineSlot(crate::waits::timed(semaphore.acquire_owned()).await.ok())
+    }
+
+    /// Users holding or waiting for a slot.
+    pub fn users(&self) -> usize {
+        self.per_user
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .filter(|s| Arc::strong_count(s) > 1)
+            .count()
+    }
+}
+
 /// Executes a prepared run to its document. `progress(pct)` is awaited after every shard
 /// and returns false to stop (cancelled, lease lost). A finished run is logged (one JSON
 /// line with its provenance and counts) and counted in the metrics.
@@ -344,7 +387,7 @@ async fn finished(state: &AppState, run_id: Option<&str>, doc: &RunDocument, rep
     );
     crate::service::metrics::add_or_log(
         state,
-        &crate::service::metrics::run_samples(&doc.stats, repo_rules),
+        &crate::service::metrics::run_samples(&doc.stats, repo_rules, state.memory_baseline_mb),
     )
     .await;
 }
@@ -417,6 +460,40 @@ pub fn from_record(state: &AppState, run: &RunRecord) -> Result<Prepared, ApiErr
         project_id: run.project_id.clone(),
         wants_async: false,
     })
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_users_jobs_queue_and_the_queueing_is_their_own_wait() {
+        let slots = Arc::new(EngineSlots::default());
+        let first = slots.acquire("a").await;
+        let other = tokio::time::timeout(Duration::from_secs(5), slots.acquire("b"))
+            .await
+            .expect("another user's slot is free");
+        let waiting = {
+            let slots = slots.clone();
+            tokio::spawn(async move {
+                crate::waits::measured(async move {
+                    let _slot = slots.acquire("a").await;
+                })
+                .await
+                .1
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "the same user's second job waits");
+        assert_eq!(slots.users(), 2);
+        drop(first);
+        let waited = waiting.await.expect("joined");
+        assert!(waited >= 50.0, "{waited}");
+        drop(other);
+        let _ = slots.acquire("c").await;
+        assert_eq!(slots.users(), 0, "users nobody holds are forgotten");
+    }
 }
 
 #[cfg(test)]

@@ -168,8 +168,11 @@ pub async fn plan(
             "rollback": {
                 "error_rate_above": t.rollback_error_rate,
                 "p95_ms_above": t.rollback_p95_ms,
-                "memory_mb_above": t.rollback_memory_mb,
                 "errors_in_5_minutes_above": t.rollback_errors_5m,
+                "min_distinct_users": t.rollback_min_users,
+            },
+            "alert": {
+                "memory_growth_mb_above": t.alert_memory_mb,
             },
         },
         "now": judgement.to_json(),

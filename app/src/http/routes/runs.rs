@@ -140,6 +140,13 @@ pub async fn run(
         return Ok(Json(runs::with_run_id(result, &record.id)).into_response());
     }
 
+    // A synchronous run waits for the caller's engine slot before it is recorded as
+    // running (its lease starts once it can run).
+    let _slot = if queue {
+        None
+    } else {
+        Some(state.engine_slots.acquire(&session.email).await)
+    };
     let mut record = runs::record(
         &state,
         &session,
@@ -395,6 +402,7 @@ pub async fn consistency(
         .sample
         .unwrap_or_else(|| p.input.ranges.cardinality())
         .max(1);
+    let _slot = state.engine_slots.acquire(&session.email).await;
     let mut hashes: serde_json::Map<String, Value> =
         compare.iter().map(|c| (c.clone(), json!([]))).collect();
     let mut runs_done = Vec::new();
