@@ -429,6 +429,46 @@ async fn the_client_address_is_vercels_forwarded_for() {
     );
 }
 
+/// M2 of the 2026-12-03 audit: four addresses of one IPv6 /64, as Vercel's edge forwards
+/// them, each got a fresh sign-in budget. They share one now, and another /64 has its own.
+#[tokio::test]
+async fn ipv6_clients_share_the_budget_of_their_64() {
+    let f = start(env!("CARGO_BIN_EXE_api-auth"), false).await;
+    let mut statuses = Vec::new();
+    for ip in [
+        "2001:db8:1:2::1",
+        "2001:db8:1:2::2",
+        "2001:db8:1:2::3",
+        "2001:db8:1:2:ffff:ffff:ffff:ffff",
+        "2001:db8:1:2::1",
+        "2001:db8:1:2::9",
+    ] {
+        let r = f
+            .call(
+                "POST",
+                "/api/auth/login",
+                Some(json!({"email": "a@example.com", "password": "whatever it is"})),
+                &[("x-vercel-forwarded-for", ip)],
+            )
+            .await;
+        statuses.push(r.status);
+    }
+    assert_eq!(
+        statuses,
+        [503, 503, 503, 503, 503, 429],
+        "one budget of 5 a minute"
+    );
+    let r = f
+        .call(
+            "POST",
+            "/api/auth/login",
+            Some(json!({"email": "a@example.com", "password": "whatever it is"})),
+            &[("x-vercel-forwarded-for", "2001:db8:1:3::1")],
+        )
+        .await;
+    expect(&r, 503, "another /64 is another client");
+}
+
 #[tokio::test]
 async fn auth_function_serves_sign_in_and_the_user_routes() {
     let f = start(env!("CARGO_BIN_EXE_api-auth"), false).await;

@@ -68,7 +68,24 @@ on_both_backends!(
     metrics_are_shared_and_parse,
     synthetic_monitor_alerts_once,
     log_lines_carry_the_fields,
+    h1_one_caller_cannot_force_a_rollback,
+    m1_random_methods_and_paths_create_no_series,
+    m2_failures_lock_the_account_across_addresses,
+    l3_shard_calls_cannot_be_replayed,
+    l4_l5_refresh_tokens_end_only_their_own_session,
+    l6_cross_site_writes_are_refused,
+    l7_consistency_counts_in_the_run_class,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l1_l2_a_deployment_without_app_env_is_prod() {
+    suite::l1_l2_a_deployment_without_app_env_is_prod().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l8_the_embedded_store_is_private() {
+    suite::l8_the_embedded_store_is_private().await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_503_when_redis_stops() {

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Waits, when the current minute is nearly over, until the next one begins, so that a
 /// burst falls in one fixed rate-limit window.
-fn start_of_a_window() {
+pub fn start_of_a_window() {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() % 60_000)

@@ -10,6 +10,7 @@ pub mod ops;
 pub mod ready;
 pub mod routes;
 pub mod runs;
+pub mod security;
 pub mod worker;
 
 pub use auth::*;
@@ -21,6 +22,7 @@ pub use ops::*;
 pub use ready::*;
 pub use routes::*;
 pub use runs::*;
+pub use security::*;
 pub use worker::*;
 
 use crate::harness::{cli, wait, Api, Auth, Backend, Server, Store};

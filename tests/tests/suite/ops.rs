@@ -317,7 +317,8 @@ pub async fn canary_rolls_back_on_errors(backend: Backend) {
     // Admin traffic is not measured.
     assert_eq!(j["measured"]["successes"], json!(100.0), "{j}");
 
-    // 12 failing runs (502 SHARD_FAILED) among 108 more successes: 10 % errors.
+    // 12 failing runs (502 SHARD_FAILED) among 108 more successes: 10 % errors. From one
+    // analyst they do not roll back the canary for everyone…
     for _ in 0..8 {
         analyst
             .post("/api/phase1/projects/validate", &project)
@@ -332,6 +333,31 @@ pub async fn canary_rolls_back_on_errors(backend: Backend) {
     }
     let judged = env.admin.post("/api/phase1/canary/tick", &json!({})).await;
     let j = judged.expect(200);
+    assert_eq!(j["decision"], json!("HOLD"), "{j}");
+    assert!(
+        j["reasons"].as_array().is_some_and(|r| r.iter().any(|r| r
+            .as_str()
+            .is_some_and(|r| r.starts_with("not rolled back: error_rate")))),
+        "{j}"
+    );
+    // …from three, they do.
+    for _ in 0..2 {
+        let other = analyst_in_canary(&env, "reverse_dscr_engine").await;
+        for _ in 0..60 {
+            other
+                .post("/api/phase1/projects/validate", &project)
+                .await
+                .expect(200);
+        }
+        for _ in 0..8 {
+            other
+                .post("/api/phase1/run", &json!({"fixture": "small", "topn": 3}))
+                .await
+                .expect_problem(502, "SHARD_FAILED");
+        }
+    }
+    let judged = env.admin.post("/api/phase1/canary/tick", &json!({})).await;
+    let j = judged.expect(200);
     assert_eq!(j["decision"], json!("ROLLBACK"), "{j}");
     assert_eq!(j["rolled_back"], json!(true));
     let status = env
@@ -341,6 +367,14 @@ pub async fn canary_rolls_back_on_errors(backend: Backend) {
     let s = status.expect(200);
     assert_eq!(s["phase"], json!("ROLLED_BACK"));
     assert_eq!(s["last_decision"]["decision"], json!("ROLLBACK"));
+    assert_eq!(s["last_decision"]["rolled_back"], json!(true));
+    for hidden in ["criteria", "measured", "reasons"] {
+        assert!(s["last_decision"].get(hidden).is_none(), "{s}");
+    }
+    assert!(
+        !s.to_string().contains("p95") && !s.to_string().contains("memory"),
+        "the public status shows no measurements: {s}"
+    );
     let flags = env.admin.get("/api/phase1/flags").await;
     let f = &flags.expect(200)["flags"];
     assert_eq!(f["reverse_dscr_engine"]["enabled"], json!(false));

@@ -6,7 +6,7 @@ use crate::harness::{cli, compare, Auth, Backend, BUILD_ID, COMMIT_SHA, RULESET_
 use serde_json::{json, Value};
 
 /// The route table of api.md as the app serves it: method, path, auth level, flags.
-const ROUTES: [(&str, &str, &str, &[&str]); 63] = [
+const ROUTES: [(&str, &str, &str, &[&str]); 64] = [
     ("GET", "/api/phase1/canary/status", "public", &[]),
     ("GET", "/api/phase1/flags", "ops", &[]),
     ("POST", "/api/phase1/flags", "ops", &[]),
@@ -47,6 +47,7 @@ const ROUTES: [(&str, &str, &str, &[&str]); 63] = [
     ("GET", "/api/admin/users", "admin", &[]),
     ("POST", "/api/admin/users", "admin", &[]),
     ("POST", "/api/admin/users/{email}/reset-mfa", "admin", &[]),
+    ("POST", "/api/admin/users/{email}/unlock", "admin", &[]),
     ("DELETE", "/api/admin/users/{email}", "admin", &[]),
     ("DELETE", "/api/admin/ip-blocks/{ip}", "ops", &[]),
     (
