@@ -252,7 +252,9 @@ pub struct EngineSlots {
 
 /// A held engine slot; released when dropped.
 #[derive(Debug)]
-pub struct EngineSlot(#[allow(dead_code)] Option<tokio::sync::OwnedSemaphorePermit>);
+pub struct EngineSlot {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
 
 impl EngineSlots {
     /// Waits for `user`'s slot (the wait counted as the caller's own).
@@ -270,7 +272,9 @@ impl EngineSlots {
         };
         // The semaphore is never closed, so acquiring cannot fail; if it ever did, the job
         // would simply run without a slot.
-        EngineSlot(crate::waits::timed(semaphore.acquire_owned()).await.ok())
+        EngineSlot {
+            _permit: crate::waits::timed(semaphore.acquire_owned()).await.ok(),
+        }
     }
 
     /// Users holding or waiting for a slot.

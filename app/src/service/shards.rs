@@ -108,7 +108,7 @@ impl<'a> Signed<'a> {
             return Err(SignatureError::Missing);
         }
         let age = now.saturating_sub(timestamp);
-        if age > MAX_AGE_MS || age < -MAX_SKEW_MS {
+        if !(-MAX_SKEW_MS..=MAX_AGE_MS).contains(&age) {
             return Err(SignatureError::Stale);
         }
         let signature = hex::decode(sig).map_err(|_| SignatureError::Invalid)?;
