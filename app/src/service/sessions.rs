@@ -425,18 +425,30 @@ pub async fn refresh(
             })
         }
         Rotation::Reused { user } => {
-            revoke_family(state, &family).await?;
-            audit::record(
-                state,
-                origin,
-                Event::new("refresh.reuse", &user)
-                    .change(serde_json::Value::Null, json!({"family_revoked": true})),
-            )
-            .await;
+            family_reused(state, origin, &family, &user).await?;
             Err(sign_in_again())
         }
         Rotation::Unknown => Err(sign_in_again()),
     }
+}
+
+/// A rotated-away token of `family` came back: the family and its access tokens are
+/// revoked, and a `refresh.reuse` audit row says so.
+async fn family_reused(
+    state: &AppState,
+    origin: &Origin,
+    family: &str,
+    user: &str,
+) -> Result<(), ApiError> {
+    revoke_family(state, family).await?;
+    audit::record(
+        state,
+        origin,
+        Event::new("refresh.reuse", user)
+            .change(serde_json::Value::Null, json!({"family_revoked": true})),
+    )
+    .await;
+    Ok(())
 }
 
 /// `POST /api/auth/logout`: revokes the caller's access token and its family, and the
@@ -477,22 +489,16 @@ pub async fn logout(
         .rotate_refresh(&family, &presented.hash(key), None, ttl)
         .await?
     {
-        Rotation::Rotated { .. } => true,
+        Rotation::Rotated { .. } => {
+            revoke_family(state, &family).await?;
+            true
+        }
         Rotation::Reused { user } => {
-            audit::record(
-                state,
-                origin,
-                Event::new("refresh.reuse", &user)
-                    .change(serde_json::Value::Null, json!({"family_revoked": true})),
-            )
-            .await;
+            family_reused(state, origin, &family, &user).await?;
             true
         }
         Rotation::Unknown => false,
     };
-    if ended {
-        revoke_family(state, &family).await?;
-    }
     Ok(session.is_some() || ended)
 }
 

@@ -113,18 +113,23 @@ pub async fn failing_shard_is_retried(backend: Backend) {
     assert_eq!(upstream.requests(), 4 * 3, "4 shards, 3 attempts each");
 }
 
-/// The shard route refuses unsigned, badly signed and stale calls.
-pub async fn shard_route_refuses_bad_signatures(backend: Backend) {
-    let env = Env::start(backend, &[("PHASE1_INTERNAL_KEY", INTERNAL_KEY)]);
-    let anon = env.client(Auth::Anonymous);
-    let body = json!({
+/// The body of a shard call: the first ten positions of london-dc-alpha.
+pub fn shard_body() -> String {
+    json!({
         "request": super::fixture("london-dc-alpha"),
         "options": {"enforce_gates": true, "repo_rules": true, "tiering": true,
                     "input_hierarchy": true},
         "start": 0,
         "end": 10,
     })
-    .to_string();
+    .to_string()
+}
+
+/// The shard route refuses unsigned, badly signed and stale calls.
+pub async fn shard_route_refuses_bad_signatures(backend: Backend) {
+    let env = Env::start(backend, &[("PHASE1_INTERNAL_KEY", INTERNAL_KEY)]);
+    let anon = env.client(Auth::Anonymous);
+    let body = shard_body();
     let now_ms = (token::now_secs() * 1000).to_string();
     let stale_ms = ((token::now_secs() - 120) * 1000).to_string();
     let zeros = "0".repeat(64);

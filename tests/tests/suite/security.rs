@@ -264,14 +264,7 @@ fn shard_headers(ts: i64, nonce: &str, body: &str) -> [(&'static str, String); 3
 pub async fn l3_shard_calls_cannot_be_replayed(backend: Backend) {
     let env = Env::start(backend, &[("PHASE1_INTERNAL_KEY", INTERNAL_KEY)]);
     let anon = env.client(Auth::Anonymous);
-    let body = json!({
-        "request": super::fixture("london-dc-alpha"),
-        "options": {"enforce_gates": true, "repo_rules": true, "tiering": true,
-                    "input_hierarchy": true},
-        "start": 0,
-        "end": 10,
-    })
-    .to_string();
+    let body = super::fanout::shard_body();
     let send = |ts: i64, nonce: String| {
         let mut rb = anon
             .request(reqwest::Method::POST, "/api/phase1/internal/shard")
