@@ -113,6 +113,19 @@ impl Fixture {
             .expect("the code is right")
     }
 
+    /// The newest 100 audit rows.
+    async fn audit_rows(&self) -> Vec<phase1_app::store::model::AuditRow> {
+        self.state
+            .stores
+            .doc
+            .list_audit(Page {
+                offset: 0,
+                limit: 100,
+            })
+            .await
+            .expect("audit rows")
+    }
+
     async fn verify(&self, issued: &Issued) -> Result<(), &'static str> {
         sessions::verify(&self.state, &issued.access_token)
             .await
@@ -312,16 +325,7 @@ async fn ten_failures_lock_the_account_even_against_the_right_code() {
         refused.map(|_| ()).map_err(|e| e.code),
         Err("ACCOUNT_LOCKED")
     );
-    let rows = f
-        .state
-        .stores
-        .doc
-        .list_audit(Page {
-            offset: 0,
-            limit: 100,
-        })
-        .await
-        .expect("audit");
+    let rows = f.audit_rows().await;
     assert!(
         rows.iter().any(|r| r.action == "account.lock"
             && r.new["subject"] == serde_json::json!("ada@example.com")
@@ -446,16 +450,7 @@ async fn security_events_are_audit_rows() {
         "the family is revoked"
     );
 
-    let rows = f
-        .state
-        .stores
-        .doc
-        .list_audit(Page {
-            offset: 0,
-            limit: 100,
-        })
-        .await
-        .expect("audit rows");
+    let rows = f.audit_rows().await;
     let mut actions: Vec<(String, String)> = rows
         .iter()
         .map(|r| (r.action.clone(), r.actor.clone()))
