@@ -20,10 +20,19 @@ tokio::task_local! {
 
 /// Serves the shared router until the platform stops the instance. A bad configuration or an
 /// unreachable store ends the process with a message on stderr that names the variable.
+#[allow(dead_code)] // api/documents.rs calls serve_with instead
 pub async fn serve() -> Result<(), vercel_runtime::Error> {
+    serve_with(|state| state).await
+}
+
+/// [`serve`], with the state changed by `configure` first (the documents function hands it
+/// the term-sheet renderer).
+pub async fn serve_with(
+    configure: impl FnOnce(AppState) -> AppState,
+) -> Result<(), vercel_runtime::Error> {
     phase1_app::logging::init();
     let state = match state().await {
-        Ok(state) => state
+        Ok(state) => configure(state)
             .with_spawner(spawner())
             .with_client_ip(phase1_app::http::client_ip::ClientIpSource::Vercel),
         Err(e) => {

@@ -22,16 +22,21 @@ _free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# Installs Debian packages (as root, or through sudo).
+apt_install() {
+  echo "installing $* from Debian's packages"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq || _services_fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null ||
+    _services_fail "cannot install $*"
+}
+
 _install_redis() {
   if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
     return
   fi
-  echo "services: installing redis-server from Debian's packages"
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq || _services_fail "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null ||
-    _services_fail "cannot install redis-server"
+  apt_install redis-server
   command -v redis-server >/dev/null 2>&1 || _services_fail "redis-server is still missing"
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace from a fresh machine: formatting, lints, unit,
 # property, reference, store contract and fault tests against real Redis and MongoDB-wire
-# servers (installed and started by scripts/services.sh), black-box CLI tests, and a compile
+# servers (installed and started by scripts/services.sh), black-box CLI and HTTP tests, the
+# term-sheet documents read back with poppler-utils (installed when missing), and a compile
 # of the benchmarks.
 # Usage: scripts/test.sh   (CI calls it through .ci/run)
 set -euo pipefail
@@ -22,6 +23,12 @@ echo "== services"
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
 services_up
+
+echo "== document tools"
+# poppler-utils (pdftotext, pdffonts, pdfinfo, pdftoppm) read the term-sheet PDFs back.
+if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdffonts >/dev/null 2>&1; then
+  apt_install poppler-utils
+fi
 
 echo "== tests"
 bash scripts/unleash_spec.sh

@@ -324,6 +324,56 @@ async fn runs_function_lists_runs() {
 }
 
 #[tokio::test]
+async fn only_the_documents_function_renders_term_sheets() {
+    let f = start(env!("CARGO_BIN_EXE_api-documents"), false).await;
+    let r = f
+        .admin(
+            "POST",
+            "/api/phase1/run",
+            Some(json!({"fixture": "london-dc-alpha"})),
+        )
+        .await;
+    expect(&r, 200, "run");
+    let id = r.body["run_id"].as_str().expect("run_id").to_string();
+    let res = f
+        .http
+        .get(format!(
+            "{}/api/phase1/runs/{id}/structures/1/term-sheet.pdf",
+            f.base
+        ))
+        .header("x-admin-token", ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        disposition,
+        format!(
+            "attachment; filename=\"london-dc-alpha-{}-rank1.pdf\"",
+            &id[..8]
+        )
+    );
+    assert!(res.bytes().await.unwrap().starts_with(b"%PDF-"));
+
+    // Every other function mounts the same route but holds no renderer.
+    let other = start(env!("CARGO_BIN_EXE_api-runs"), false).await;
+    let r = other
+        .admin(
+            "POST",
+            "/api/phase1/documents/term-sheet",
+            Some(json!({"format": "md"})),
+        )
+        .await;
+    expect(&r, 501, "term sheet outside the documents function");
+    assert_eq!(r.body["code"], "NOT_SERVED_HERE");
+}
+
+#[tokio::test]
 async fn rules_function_serves_the_ruleset() {
     let f = start(env!("CARGO_BIN_EXE_api-rules"), false).await;
 

@@ -5,6 +5,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::http::{router, state::AppState};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -24,11 +25,19 @@ pub enum ServeError {
 }
 
 /// Serves on `addr` until Ctrl-C or SIGTERM. `on_ready` receives the bound address (port 0
-/// picks a free one).
-pub async fn serve(addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+/// picks a free one); `documents` renders term sheets (the `phase1` binary hands it
+/// `phase1_documents::Renderer`).
+pub async fn serve(
+    addr: SocketAddr,
+    documents: Option<Arc<dyn phase1_documents::Render>>,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
     crate::logging::init();
     let config = Config::from_env().map_err(ServeError::Config)?;
-    let state = AppState::new(config, clock::system()).await?;
+    let mut state = AppState::new(config, clock::system()).await?;
+    if let Some(renderer) = documents {
+        state = state.with_documents(renderer);
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| ServeError::Bind(addr, e))?;

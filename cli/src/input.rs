@@ -83,7 +83,13 @@ impl From<InputError> for Failure {
     }
 }
 
-fn problem(code: &str, status: u16, title: &str, field: &str, message: String) -> Failure {
+pub(crate) fn problem(
+    code: &str,
+    status: u16,
+    title: &str,
+    field: &str,
+    message: String,
+) -> Failure {
     Failure(Box::new(Problem::new(
         code,
         status,

@@ -1,17 +1,20 @@
 //! `phase1`: the command-line front door to the structuring engine.
 //!
-//! Commands: `run`, `evaluate`, `rules`, `presets`, `cardinality` (engine spec §10). Bad
+//! Commands: `run`, `evaluate`, `rules`, `presets`, `cardinality` (engine spec §10), and
+//! `term-sheet`, the documents of `phase1-documents`. Bad
 //! input exits with code 2 and, with `--json`, an RFC 9457 problem document on stderr.
 
 mod admin;
+mod documents;
 mod input;
 mod ops;
 mod render;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use input::Failure;
+use phase1_core::document;
 use phase1_core::job::Job;
-use phase1_core::request::{Objective, Options, Overrides};
+use phase1_core::request::{Objective, Options, Overrides, RunInput};
 use phase1_core::ruleset::{self, Ruleset};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -40,6 +43,9 @@ enum Command {
     Presets(JsonFlag),
     /// Count the permutations a request spans.
     Cardinality(CardinalityArgs),
+    /// Run a request and write the term sheet of one ranked structure (PDF, XLSX or
+    /// Markdown).
+    TermSheet(documents::TermSheetArgs),
     /// Check the configuration and each store; exit 1 naming any failure.
     Doctor(JsonFlag),
     /// Create the stores' indexes and TTLs (idempotent).
@@ -106,7 +112,7 @@ struct JsonFlag {
 
 /// Engine options (spec §11); all on unless switched off here.
 #[derive(Args, Clone, Copy)]
-struct OptionFlags {
+pub(crate) struct OptionFlags {
     /// Advisory gates: rank every sizable structure and report failed rules.
     #[arg(long)]
     advisory: bool,
@@ -224,6 +230,7 @@ fn main() -> ExitCode {
         Command::Rules(a) => (a.json, rules(&a)),
         Command::Presets(a) => (a.json, presets(&a)),
         Command::Cardinality(a) => (a.json, cardinality(&a)),
+        Command::TermSheet(a) => (false, documents::term_sheet(&a)),
         Command::Doctor(a) => (a.json, ops::doctor(a.json)),
         Command::Migrate(a) => (a.json, ops::migrate(a.json)),
         Command::Serve(a) => (false, ops::serve(a.host, a.port)),
@@ -262,24 +269,22 @@ pub(crate) fn emit(text: &str) -> Result<(), Failure> {
     }
 }
 
-fn run(a: &RunArgs) -> Result<ExitCode, Failure> {
+/// Runs the grid of a fixture-shaped file: the run document, timed.
+pub(crate) fn execute(
+    file: &str,
+    overrides: &Overrides,
+    options: Options,
+    threads: Option<usize>,
+    quiet: bool,
+) -> Result<(RunInput, document::RunDocument), Failure> {
     let rules = Ruleset::v1();
-    let overrides = Overrides {
-        seed: a.seed,
-        topn: a.top,
-        objective: a.objective.map(|o| match o {
-            ObjectiveArg::Score => Objective::Score,
-            ObjectiveArg::DayOneValue => Objective::DayOneValue,
-        }),
-        sample: a.sample,
-    };
-    let input = input::load_request(&a.file, &overrides, a.options.options(), rules)?;
+    let input = input::load_request(file, overrides, options, rules)?;
     input.check_guardrail(input::guardrail()?)?;
-    let pool = input::thread_pool(a.threads)?;
+    let pool = input::thread_pool(threads)?;
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let job = Job::new(&input, rules);
-    let bar = render::progress_bar(job.positions(), a.json);
+    let bar = render::progress_bar(job.positions(), quiet);
     let partial = pool.install(|| job.judge_all(&|n| bar.inc(n)));
     bar.finish_and_clear();
     let mut doc = job.finish(partial, 1);
@@ -293,6 +298,20 @@ fn run(a: &RunArgs) -> Result<ExitCode, Failure> {
     } else {
         0.0
     });
+    Ok((input, doc))
+}
+
+fn run(a: &RunArgs) -> Result<ExitCode, Failure> {
+    let overrides = Overrides {
+        seed: a.seed,
+        topn: a.top,
+        objective: a.objective.map(|o| match o {
+            ObjectiveArg::Score => Objective::Score,
+            ObjectiveArg::DayOneValue => Objective::DayOneValue,
+        }),
+        sample: a.sample,
+    };
+    let (_, doc) = execute(&a.file, &overrides, a.options.options(), a.threads, a.json)?;
     if a.json {
         print_json(&doc)?;
     } else {

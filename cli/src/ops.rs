@@ -111,7 +111,8 @@ fn eprintln_safe(text: &str) {
 /// Serves the app until Ctrl-C or SIGTERM; exit 1 when it cannot start.
 pub fn serve(host: std::net::IpAddr, port: u16) -> Result<ExitCode, Failure> {
     let addr = std::net::SocketAddr::new(host, port);
-    let outcome = runtime()?.block_on(phase1_app::serve::serve(addr, |bound| {
+    let documents = std::sync::Arc::new(phase1_documents::Renderer);
+    let outcome = runtime()?.block_on(phase1_app::serve::serve(addr, Some(documents), |bound| {
         eprintln_safe(&format!("phase1 listening on http://{bound}"));
     }));
     match outcome {

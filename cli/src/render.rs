@@ -19,20 +19,9 @@ pub fn progress_bar(total: u64, json: bool) -> ProgressBar {
     bar
 }
 
+/// An amount as every Phase-1 document shows it (whole units, thousands separators).
 fn money(x: f64) -> String {
-    let whole = format!("{:.0}", x.abs());
-    let mut out = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if x < 0.0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    phase1_documents::number::amount(x)
 }
 
 fn opt<T: std::fmt::Display>(x: Option<T>) -> String {

@@ -59,7 +59,15 @@ pub fn deferred_to_cron() -> Spawner {
 
 /// Serves the shared router to API Gateway HTTP API events until the runtime stops.
 pub async fn serve_http() -> Result<(), lambda_http::Error> {
-    let state = state().await;
+    serve_http_with(|state| state).await
+}
+
+/// [`serve_http`], with the state changed by `configure` first (the documents function hands
+/// it the term-sheet renderer, so only that binary links the PDF and XLSX libraries).
+pub async fn serve_http_with(
+    configure: impl FnOnce(AppState) -> AppState,
+) -> Result<(), lambda_http::Error> {
+    let state = configure(state().await);
     let app = tower::ServiceBuilder::new()
         .map_request(with_source_ip)
         .service(phase1_app::http::router(state));

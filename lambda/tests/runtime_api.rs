@@ -346,6 +346,44 @@ async fn projects_function_validates_a_project_from_an_http_api_event() {
 }
 
 #[tokio::test]
+async fn documents_function_answers_a_term_sheet_as_base64() {
+    use base64::Engine;
+    let mut f = start(env!("CARGO_BIN_EXE_lambda-documents"), &[]).await;
+    let admin = [("x-admin-token", ADMIN_TOKEN)];
+    let res = f
+        .http(
+            "POST",
+            "/api/phase1/run",
+            &admin,
+            Some(json!({"fixture": "london-dc-alpha"})),
+        )
+        .await;
+    assert_eq!(res["statusCode"], 200, "{res}");
+    let id = body_of(&res)["run_id"]
+        .as_str()
+        .expect("run_id")
+        .to_string();
+    let res = f
+        .http(
+            "GET",
+            &format!("/api/phase1/runs/{id}/structures/1/term-sheet.pdf"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(res["statusCode"], 200, "{res}");
+    assert_eq!(header(&res, "content-type"), Some("application/pdf"));
+    assert_eq!(
+        res["isBase64Encoded"], true,
+        "a binary body travels as base64"
+    );
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(res["body"].as_str().expect("body"))
+        .expect("base64");
+    assert!(pdf.starts_with(b"%PDF-"));
+}
+
+#[tokio::test]
 async fn worker_answers_a_scheduled_event() {
     let mut f = start(env!("CARGO_BIN_EXE_lambda-worker"), &[]).await;
     let event = json!({

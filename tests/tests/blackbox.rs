@@ -36,6 +36,8 @@ on_both_backends!(
     projects,
     presets_and_cardinality,
     run_and_results,
+    term_sheets,
+    term_sheet_errors,
     consistency,
     rules,
     validation_lists_every_field,

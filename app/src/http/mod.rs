@@ -61,6 +61,9 @@ pub struct RouteSpec {
     /// canary's.
     #[serde(skip)]
     pub long_running: bool,
+    /// The media types of its success body (JSON unless it serves documents).
+    #[serde(skip)]
+    pub produces: &'static [&'static str],
 }
 
 impl RouteSpec {
@@ -79,6 +82,12 @@ impl RouteSpec {
     /// The same route, marked as running long by design.
     const fn long_running(mut self) -> RouteSpec {
         self.long_running = true;
+        self
+    }
+
+    /// The same route answering with these media types.
+    const fn produces(mut self, media: &'static [&'static str]) -> RouteSpec {
+        self.produces = media;
         self
     }
 
@@ -110,19 +119,26 @@ const fn spec(
         authorises_itself: false,
         body_limit: body::MAX_BODY,
         long_running: false,
+        produces: &["application/json"],
     }
 }
 
 const CORE: &[&str] = &["phase1_core"];
 const RUN: &[&str] = &["phase1_core", "reverse_dscr_engine"];
 const EXPORT: &[&str] = &["phase1_core", "docs_exports"];
+/// The media types of a term sheet.
+const TERM_SHEETS: &[&str] = &[
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "text/markdown; charset=utf-8",
+];
 
 /// The route table: every route the app serves, with its handler.
 pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     use axum::routing::{delete, get, post};
     use routes::{
-        admin, auth, canary, flags, internal, ops, permutations, projects, public, results, rules,
-        runs,
+        admin, auth, canary, documents, flags, internal, ops, permutations, projects, public,
+        results, rules, runs,
     };
     use AuthLevel::*;
     vec![
@@ -518,6 +534,45 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "One ranked structure in full",
             ),
             get(results::export),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/phase1/documents/term-sheet",
+                Session,
+                EXPORT,
+                200,
+                Some("TermSheetBody"),
+                "A ranked structure's term sheet as PDF, XLSX or Markdown",
+            )
+            .produces(TERM_SHEETS),
+            post(documents::term_sheet),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/runs/{run_id}/structures/{rank}/{document}",
+                Session,
+                EXPORT,
+                200,
+                None,
+                "A term sheet by URL: {document} is term-sheet.pdf, term-sheet.xlsx or term-sheet.md",
+            )
+            .produces(TERM_SHEETS),
+            get(documents::term_sheet_by_url),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/phase1/runs/{run_id}/top.csv",
+                Session,
+                CORE,
+                200,
+                None,
+                "A finished run's top-N as CSV",
+            )
+            .produces(&["text/csv; charset=utf-8; header=present"]),
+            get(documents::top_csv),
         ),
         (
             spec(

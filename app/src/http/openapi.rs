@@ -101,6 +101,20 @@ pub struct ConsistencyBody {
     compare: Option<Vec<String>>,
 }
 
+/// `{run_id?, structure_rank = 1, format = "pdf"}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TermSheetBody {
+    /// The run (default: the caller's latest finished run).
+    run_id: Option<String>,
+    /// The structure's rank in the run's top-N, from 1 (default 1).
+    #[schema(minimum = 1)]
+    structure_rank: Option<u64>,
+    /// pdf (default), xlsx or md.
+    #[schema(pattern = "^(pdf|xlsx|md)$")]
+    format: Option<String>,
+}
+
 /// `{ruleset: "v1.0", checks}`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -234,6 +248,11 @@ pub struct SyntheticBody {
     alert_threshold: Option<Object>,
 }
 
+/// A document's bytes (PDF, XLSX, Markdown, CSV), sent as an attachment.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Document(#[allow(dead_code)] Vec<u8>);
+
 /// Any JSON object.
 #[derive(ToSchema)]
 #[schema(value_type = Object)]
@@ -278,24 +297,37 @@ fn errors_of(s: &RouteSpec) -> Vec<(u16, &'static str)> {
     if s.path == "/api/phase1/run" {
         e.push((502, "A shard failed"));
     }
+    if s.produces != ["application/json"] {
+        if s.body.is_none() && s.path.contains("{document}") {
+            e.push((422, "Unknown format or rank"));
+        }
+        if s.path.ends_with("term-sheet") {
+            e.push((404, "No such run, or no such rank"));
+        }
+        e.push((409, "The run has not finished"));
+        if s.produces.len() > 1 {
+            e.push((501, "This function does not render documents"));
+        }
+    }
     e.push((503, "A store is unavailable"));
     e
 }
 
 fn operation(s: &RouteSpec) -> utoipa::openapi::path::Operation {
+    let mut ok = ResponseBuilder::new().description(s.summary);
+    for media in s.produces {
+        let schema = if *media == "application/json" {
+            Ref::from_schema_name("Object")
+        } else {
+            Ref::from_schema_name("Document")
+        };
+        ok = ok.content(*media, ContentBuilder::new().schema(Some(schema)).build());
+    }
     let mut op = OperationBuilder::new()
         .summary(Some(s.summary))
         .operation_id(Some(format!("{} {}", s.method, s.path)))
         .tag(s.path.split('/').nth(3).unwrap_or("probes"))
-        .response(
-            s.ok.to_string(),
-            ResponseBuilder::new().description(s.summary).content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Object")))
-                    .build(),
-            ),
-        );
+        .response(s.ok.to_string(), ok);
     for (code, what) in errors_of(s) {
         op = op.response(
             code.to_string(),
@@ -346,6 +378,7 @@ pub fn document() -> Value {
         .schema_from::<ApplyPresetBody>()
         .schema_from::<ConsistencyBody>()
         .schema_from::<RulesValidateBody>()
+        .schema_from::<TermSheetBody>()
         .schema_from::<ShardRequest>()
         .schema_from::<LoginBody>()
         .schema_from::<MfaBody>()
@@ -358,6 +391,7 @@ pub fn document() -> Value {
         .schema_from::<RolloutBody>()
         .schema_from::<SyntheticBody>()
         .schema_from::<Object>()
+        .schema_from::<Document>()
         .build();
     let doc = OpenApiBuilder::new()
         .info(

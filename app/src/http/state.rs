@@ -39,6 +39,9 @@ pub struct Inner {
     pub memory_baseline_mb: Option<f64>,
     /// One engine job at a time per user on this instance.
     pub engine_slots: crate::service::runs::EngineSlots,
+    /// The term-sheet renderer, in the binaries that serve documents (see
+    /// [`AppState::with_documents`]); None elsewhere.
+    pub documents: Option<Arc<dyn phase1_documents::Render>>,
 }
 
 /// Runs a future in the background, outliving the request.
@@ -81,6 +84,12 @@ impl AppState {
         self.map(|inner| inner.client_ip = source)
     }
 
+    /// The same state rendering term sheets with `renderer`. Only the binaries that serve
+    /// documents call this, so only they link the PDF and XLSX libraries.
+    pub fn with_documents(self, renderer: Arc<dyn phase1_documents::Render>) -> AppState {
+        self.map(|inner| inner.documents = Some(renderer))
+    }
+
     /// Changes the state before it is shared (a no-op once clones exist).
     fn map(self, change: impl FnOnce(&mut Inner)) -> AppState {
         match Arc::try_unwrap(self.0) {
@@ -113,6 +122,7 @@ impl AppState {
             rate_limit_fail_open: std::sync::atomic::AtomicU64::new(0),
             memory_baseline_mb: crate::service::metrics::memory_mb(),
             engine_slots: crate::service::runs::EngineSlots::default(),
+            documents: None,
         }))
     }
 }

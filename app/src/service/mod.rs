@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod canary;
+pub mod documents;
 pub mod events;
 pub mod fixtures;
 pub mod flags;

@@ -85,6 +85,18 @@ pub async fn failing_shard(backend: Backend) {
     ] {
         api.get(&path).await.expect_problem(404, "NOT_FOUND");
     }
+    // Documents are made from finished runs only: 409 names the run's status.
+    for path in [
+        format!("/api/phase1/runs/{id}/structures/1/term-sheet.md"),
+        format!("/api/phase1/runs/{id}/top.csv"),
+    ] {
+        let p = api.get(&path).await;
+        let p = p.expect_problem(409, "RUN_NOT_FINISHED");
+        assert!(
+            p["detail"].as_str().is_some_and(|d| d.contains("failed")),
+            "{p}"
+        );
+    }
     // Nothing partial was cached as a success: the same request fails again.
     api.post("/api/phase1/run", &body)
         .await

@@ -2,6 +2,7 @@
 //! case and backend.
 
 pub mod auth;
+pub mod documents;
 pub mod errors;
 pub mod fanout;
 pub mod fixtures;
@@ -14,6 +15,7 @@ pub mod security;
 pub mod worker;
 
 pub use auth::*;
+pub use documents::*;
 pub use errors::*;
 pub use fanout::*;
 pub use fixtures::*;

@@ -6,7 +6,7 @@ use crate::harness::{cli, compare, Auth, Backend, BUILD_ID, COMMIT_SHA, RULESET_
 use serde_json::{json, Value};
 
 /// The route table of api.md as the app serves it: method, path, auth level, flags.
-const ROUTES: [(&str, &str, &str, &[&str]); 64] = [
+const ROUTES: [(&str, &str, &str, &[&str]); 67] = [
     ("GET", "/api/phase1/canary/status", "public", &[]),
     ("GET", "/api/phase1/flags", "ops", &[]),
     ("POST", "/api/phase1/flags", "ops", &[]),
@@ -118,6 +118,24 @@ const ROUTES: [(&str, &str, &str, &[&str]); 64] = [
         "/api/phase1/securitisation/export/{rank}",
         "session",
         &["phase1_core", "docs_exports"],
+    ),
+    (
+        "POST",
+        "/api/phase1/documents/term-sheet",
+        "session",
+        &["phase1_core", "docs_exports"],
+    ),
+    (
+        "GET",
+        "/api/phase1/runs/{run_id}/structures/{rank}/{document}",
+        "session",
+        &["phase1_core", "docs_exports"],
+    ),
+    (
+        "GET",
+        "/api/phase1/runs/{run_id}/top.csv",
+        "session",
+        &["phase1_core"],
     ),
     (
         "GET",

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod canary;
+pub mod documents;
 pub mod flags;
 pub mod internal;
 pub mod ops;

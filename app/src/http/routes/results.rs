@@ -2,12 +2,12 @@
 
 use super::done_run;
 use crate::http::auth::Session;
-use crate::http::problem::{ApiError, ApiResult};
+use crate::http::problem::ApiResult;
 use crate::http::state::AppState;
-use crate::service::runs::{self, rfc3339};
+use crate::service::documents;
+use crate::service::runs::rfc3339;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
-use phase1_core::job::Job;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -38,43 +38,17 @@ pub async fn top20(
 }
 
 /// `GET /api/phase1/securitisation/export/{rank}`: the structure with its monthly
-/// schedules, per-scenario stress DSCRs, every rule result, rating, repo and provenance.
+/// schedules, per-scenario stress DSCRs, every rule result, rating, repo, the project and
+/// provenance (`phase1_documents::Export`, the source of every term-sheet figure).
 pub async fn export(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
-    Path(rank): Path<usize>,
+    Path(rank): Path<u64>,
     Query(q): Query<RunQuery>,
 ) -> ApiResult<Json<Value>> {
     let (run, result) = done_run(&state, &session, q.run_id.as_deref()).await?;
-    let structure = result["top"]
-        .as_array()
-        .and_then(|t| t.get(rank.wrapping_sub(1)))
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::not_found(format!("run {} has no structure ranked {rank}", run.id))
-        })?;
-    let index = structure["index"]
-        .as_u64()
-        .ok_or_else(|| ApiError::internal("stored structure without index"))?;
-    let prepared = runs::from_record(&state, &run)?;
-    let input = prepared.input.clone();
-    let full = tokio::task::spawn_blocking(move || {
-        Job::new(&input, phase1_core::ruleset::Ruleset::v1()).evaluate(index)
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
-    let full = serde_json::to_value(full).map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(Json(json!({
-        "run_id": run.id,
-        "rank": rank,
-        "structure": structure,
-        "stress": full["stress"],
-        "rating": full["rating"],
-        "repo": full["repo"],
-        "rules": full["rules"],
-        "schedule": full["schedule"],
-        "provenance": result["provenance"],
-    })))
+    let export = documents::export(&state, &run, result, rank).await?;
+    Ok(Json(export.to_json()))
 }
 
 /// `GET /api/phase1/constraints`.
