@@ -4,9 +4,10 @@
 //! `GET /api/phase1/securitisation/export/{rank}` and the one source of every term-sheet
 //! figure, so the documents and the JSON cannot disagree.
 
+use phase1_core::assess::{self, Repo};
 use phase1_core::document::EvaluateDocument;
 use phase1_core::job::Job;
-use phase1_core::project::{Derived, Project, Rent};
+use phase1_core::project::{Country, Derived, Project, Rent};
 use phase1_core::request::RunInput;
 use phase1_core::ruleset::Ruleset;
 use serde_json::{json, Value};
@@ -63,6 +64,10 @@ pub struct Export {
     pub derived: Derived,
     /// The run's provenance, as stored.
     pub provenance: Value,
+    /// Repo eligibility of the senior notes in each country (UK, EU, US): the project's own
+    /// country as the engine judged it, the others judged by the same rule on the same
+    /// figures; `None` when the run did not assess repo (repo rules off).
+    pub repo_by_country: Option<[(Country, Repo); 3]>,
 }
 
 impl Export {
@@ -98,7 +103,9 @@ impl Export {
                 "ranked index {index} cannot be sized"
             )));
         }
+        let repo_by_country = repo_by_country(&evaluation, &input.project, rules);
         Ok(Export {
+            repo_by_country,
             run_id: run_id.to_string(),
             rank: rank as u32,
             structure: structure.clone(),
@@ -125,8 +132,55 @@ impl Export {
             "project": project_json(&self.project),
             "derived": self.derived,
             "provenance": self.provenance,
+            "repo_by_country": self.repo_by_country.map(|all| {
+                all.iter()
+                    .map(|(country, r)| {
+                        (
+                            format!("{country:?}"),
+                            json!({
+                                "eligible": r.eligible,
+                                "haircut": r.haircut,
+                                "value": r.value,
+                                "failures": r.failures,
+                            }),
+                        )
+                    })
+                    .collect::<serde_json::Map<_, _>>()
+            }),
         })
     }
+}
+
+/// Repo eligibility of a sized structure's senior notes in every country.
+fn repo_by_country(
+    e: &EvaluateDocument,
+    project: &Project,
+    rules: &Ruleset,
+) -> Option<[(Country, Repo); 3]> {
+    let s = &e.structure;
+    let (own, senior, rating) = (s.repo.as_ref()?, s.senior.as_ref()?, s.rating.as_ref()?);
+    Some(Country::ALL.map(|country| {
+        let repo = if country == project.country {
+            Repo {
+                eligible: own.eligible,
+                haircut: own.haircut,
+                value: own.value,
+                failures: own.failures,
+            }
+        } else {
+            assess::repo(
+                rules,
+                country,
+                rating.unwrapped,
+                senior.min_dscr,
+                senior.ltv,
+                s.levers.senior_tenor,
+                senior.wal,
+                senior.amount,
+            )
+        };
+        (country, repo)
+    }))
 }
 
 /// The project as the API takes it: every field by its input name, defaults applied.
@@ -165,6 +219,49 @@ mod tests {
         let mut evaluated = serde_json::to_value(&export.evaluation.structure).unwrap();
         evaluated["rank"] = doc["structure"]["rank"].clone();
         assert_eq!(evaluated, doc["structure"]);
+    }
+
+    #[test]
+    fn repo_is_judged_in_every_country_on_the_same_figures() {
+        let (input, run) = london_run();
+        let export = Export::build("r-1", &run, 1, &input, Ruleset::v1()).unwrap();
+        let doc = export.to_json();
+        let by_country = doc["repo_by_country"].as_object().unwrap();
+        assert_eq!(
+            by_country.keys().collect::<Vec<_>>(),
+            ["UK", "EU", "US"],
+            "every country, in the ruleset's order"
+        );
+        // The project's own country is the engine's judgement, as ranked.
+        let own = &by_country["UK"];
+        let ranked = &run["top"][0]["repo"];
+        for key in ["eligible", "haircut", "value", "failures"] {
+            assert_eq!(own[key], ranked[key], "{key}");
+        }
+        // The others: the same rule on the same note.
+        let s = &run["top"][0];
+        let rating =
+            phase1_core::rating::Rating::parse(doc["rating"]["unwrapped"].as_str().unwrap())
+                .unwrap();
+        for country in [Country::EU, Country::US] {
+            let want = assess::repo(
+                Ruleset::v1(),
+                country,
+                rating,
+                s["senior"]["min_dscr"].as_f64().unwrap(),
+                s["senior"]["ltv"].as_f64().unwrap(),
+                s["levers"]["senior_tenor"].as_u64().unwrap() as u32,
+                s["senior"]["wal"].as_f64().unwrap(),
+                s["senior"]["amount"].as_f64().unwrap(),
+            );
+            let got = &by_country[&format!("{country:?}")];
+            assert_eq!(got["eligible"], want.eligible, "{country:?}");
+            assert_eq!(
+                got["haircut"],
+                serde_json::json!(want.haircut),
+                "{country:?}"
+            );
+        }
     }
 
     #[test]

@@ -11,8 +11,9 @@
 
 use crate::export::Export;
 use crate::number::Figure;
-use phase1_core::assess;
-use phase1_core::document::{ScheduleRow, SeniorDoc};
+use phase1_core::document::{
+    DayOneDoc, RatingDoc, ScheduleRow, ScoreDoc, SeniorDoc, SidecarDoc, StressDoc,
+};
 use phase1_core::levers::{Amort, Indexation};
 use phase1_core::project::Country;
 use phase1_core::rules::{Gate, RuleKey};
@@ -168,7 +169,7 @@ impl TermSheet {
             .ok_or_else(|| SheetError("the run has no finish time".into()))?;
         let date = finished.get(..10).unwrap_or(finished).to_string();
         let facts = Facts::of(export, rules)?;
-        let annual = annual(&export.evaluation.schedule, facts.lv.senior_tenor);
+        let annual = annual(&export.evaluation.schedule);
         let charts = charts(&facts, &annual);
         let sections = vec![
             header(export, &facts, &date),
@@ -210,6 +211,11 @@ struct Facts<'a> {
     export: &'a Export,
     lv: phase1_core::levers::LeverSet,
     senior: &'a SeniorDoc,
+    stress: &'a StressDoc,
+    rating: &'a RatingDoc,
+    score: &'a ScoreDoc,
+    day_one: &'a DayOneDoc,
+    sidecar: &'a SidecarDoc,
     /// The senior DSCR floor after any wrap relief.
     floor: f64,
     ccy: &'static str,
@@ -218,18 +224,10 @@ struct Facts<'a> {
 impl<'a> Facts<'a> {
     fn of(export: &'a Export, rules: &Ruleset) -> Result<Facts<'a>, SheetError> {
         let s = &export.evaluation.structure;
-        let senior = s
-            .senior
-            .as_ref()
-            .ok_or_else(|| SheetError("the structure is not sized".into()))?;
-        let missing = |what: &str| SheetError(format!("the sized structure has no {what}"));
-        s.stress.as_ref().ok_or_else(|| missing("stress"))?;
-        s.rating.as_ref().ok_or_else(|| missing("rating"))?;
-        s.score.as_ref().ok_or_else(|| missing("score"))?;
-        s.day_one_value
-            .as_ref()
-            .ok_or_else(|| missing("day-one value"))?;
-        s.sidecar.as_ref().ok_or_else(|| missing("sidecar"))?;
+        fn sized<'b, T>(part: &'b Option<T>, what: &str) -> Result<&'b T, SheetError> {
+            part.as_ref()
+                .ok_or_else(|| SheetError(format!("the sized structure has no {what}")))
+        }
         let relief = if s.levers.wrap {
             rules.wrap().dscr_relief
         } else {
@@ -238,7 +236,12 @@ impl<'a> Facts<'a> {
         Ok(Facts {
             export,
             lv: s.levers,
-            senior,
+            senior: sized(&s.senior, "senior tranche")?,
+            stress: sized(&s.stress, "stress")?,
+            rating: sized(&s.rating, "rating")?,
+            score: sized(&s.score, "score")?,
+            day_one: sized(&s.day_one_value, "day-one value")?,
+            sidecar: sized(&s.sidecar, "sidecar")?,
             floor: export.derived.dscr_floor - relief,
             ccy: currency(export),
         })
@@ -246,18 +249,6 @@ impl<'a> Facts<'a> {
 
     fn structure(&self) -> &phase1_core::document::StructureDoc {
         &self.export.evaluation.structure
-    }
-    fn stress(&self) -> &phase1_core::document::StressDoc {
-        self.structure()
-            .stress
-            .as_ref()
-            .expect("checked in Facts::of")
-    }
-    fn rating(&self) -> &phase1_core::document::RatingDoc {
-        self.structure()
-            .rating
-            .as_ref()
-            .expect("checked in Facts::of")
     }
     fn money(&self, label: &str) -> String {
         format!("{label} ({})", self.ccy)
@@ -343,9 +334,7 @@ fn header(export: &Export, f: &Facts, date: &str) -> Section {
 fn summary(f: &Facts) -> Section {
     let s = f.structure();
     let d = &f.export.derived;
-    let day_one = s.day_one_value.as_ref().expect("checked in Facts::of");
-    let sidecar = s.sidecar.as_ref().expect("checked in Facts::of");
-    let score = s.score.as_ref().expect("checked in Facts::of");
+    let (day_one, sidecar, score) = (f.day_one, f.sidecar, f.score);
     let mezz = match &s.mezz {
         Some(m) => Figure::Amount(m.amount),
         None => Figure::text("none"),
@@ -386,27 +375,15 @@ fn summary(f: &Facts) -> Section {
 }
 
 /// Repo eligibility of the senior note in `country`, in words with the haircut.
-fn repo_text(f: &Facts, rules: &Ruleset, country: Country) -> Figure {
-    let s = f.structure();
-    let own = f.export.project.country == country;
-    let repo = match (&s.repo, own) {
-        (None, _) => return Figure::text("not assessed (repo rules off)"),
-        (Some(r), true) => assess::Repo {
-            eligible: r.eligible,
-            haircut: r.haircut,
-            value: r.value,
-            failures: r.failures,
-        },
-        (Some(_), false) => assess::repo(
-            rules,
-            country,
-            f.rating().unwrapped,
-            f.senior.min_dscr,
-            f.senior.ltv,
-            f.lv.senior_tenor,
-            f.senior.wal,
-            f.senior.amount,
-        ),
+fn repo_text(f: &Facts, country: Country) -> Figure {
+    let Some(repo) = f
+        .export
+        .repo_by_country
+        .as_ref()
+        .and_then(|all| all.iter().find(|(c, _)| *c == country))
+        .map(|(_, r)| r)
+    else {
+        return Figure::text("not assessed (repo rules off)");
     };
     match repo.haircut {
         Some(h) if repo.eligible => {
@@ -430,7 +407,7 @@ fn notes(f: &Facts, rules: &Ruleset) -> Section {
     let s = f.structure();
     let lv = &f.lv;
     let project = &f.export.project;
-    let rating = f.rating();
+    let rating = f.rating;
     let mut header = vec!["Term".to_string(), "Senior notes".to_string()];
     let mezz = s.mezz.as_ref();
     if mezz.is_some() {
@@ -509,7 +486,7 @@ fn notes(f: &Facts, rules: &Ruleset) -> Section {
     for country in Country::ALL {
         rows.push((
             format!("Repo eligibility, {}", country.as_str()),
-            repo_text(f, rules, country),
+            repo_text(f, country),
             Figure::text("not eligible (subordinated)"),
         ));
     }
@@ -544,10 +521,9 @@ fn average_combined_dscr(schedule: &[ScheduleRow]) -> f64 {
 }
 
 fn features(f: &Facts) -> Section {
-    let s = f.structure();
     let lv = &f.lv;
     let p = &f.export.project;
-    let sidecar = s.sidecar.as_ref().expect("checked in Facts::of");
+    let sidecar = f.sidecar;
     let indexation = match lv.indexation_mode {
         Indexation::Flat => "flat rent (CPI upside sold through the sidecar when hedged)",
         Indexation::CpiCapped => "CPI-indexed rent, each step-up floored and capped",
@@ -624,7 +600,7 @@ fn describe(scn: &phase1_core::ruleset::Scenario) -> String {
 }
 
 fn stress(f: &Facts, rules: &Ruleset) -> Section {
-    let st = f.stress();
+    let st = f.stress;
     let floor = rules.stress_dscr_min();
     let mut rows = vec![vec![
         Figure::text("base"),
@@ -710,7 +686,7 @@ fn rule_row(f: &Facts, rules: &Ruleset, key: RuleKey) -> (Figure, Figure, Figure
             )
         }
         RuleKey::StressDscr => {
-            let min = f.stress().min;
+            let min = f.stress.min;
             (
                 Figure::Ratio(min),
                 Figure::text(format!(
@@ -734,7 +710,7 @@ fn rule_row(f: &Facts, rules: &Ruleset, key: RuleKey) -> (Figure, Figure, Figure
         }
         RuleKey::WrapEligibility => {
             let min = rules.wrap().min_underlying;
-            let unwrapped = f.rating().unwrapped;
+            let unwrapped = f.rating.unwrapped;
             let headroom =
                 i64::from(min.notches_below(unwrapped)) - i64::from(unwrapped.notches_below(min));
             (
@@ -746,7 +722,7 @@ fn rule_row(f: &Facts, rules: &Ruleset, key: RuleKey) -> (Figure, Figure, Figure
         RuleKey::RepoEligibility => {
             let c = rules.repo(p.country);
             (
-                repo_text(f, rules, p.country),
+                repo_text(f, p.country),
                 Figure::text(format!(
                     "{}: rating ≥ {}, DSCR ≥ {}, LTV ≤ {}, tenor ≤ {} years",
                     p.country.as_str(),
@@ -839,16 +815,18 @@ fn hints(export: &Export) -> Section {
     }
 }
 
-/// Sums the monthly schedule by year (months 12(y−1)+1 ..= 12y).
-pub fn annual(schedule: &[ScheduleRow], tenor: u32) -> Vec<AnnualRow> {
-    (1..=tenor)
-        .filter_map(|year| {
-            let months = schedule
-                .iter()
-                .filter(|r| (r.t - 1) / 12 + 1 == year)
-                .collect::<Vec<_>>();
-            let last = months.last()?;
-            let sum = |f: &dyn Fn(&ScheduleRow) -> f64| months.iter().map(|r| f(r)).sum::<f64>();
+/// Each year's number and months: the schedule runs t = 1..=12·tenor in order, so year y
+/// is months 12(y−1)+1 ..= 12y.
+pub fn years(schedule: &[ScheduleRow]) -> impl Iterator<Item = (u32, &[ScheduleRow])> {
+    (1..).zip(schedule.chunks(12))
+}
+
+/// Sums the monthly schedule by year.
+pub fn annual(schedule: &[ScheduleRow]) -> Vec<AnnualRow> {
+    years(schedule)
+        .map(|(year, months)| {
+            let last = &months[months.len() - 1];
+            let sum = |f: &dyn Fn(&ScheduleRow) -> f64| months.iter().map(f).sum::<f64>();
             let cfads = sum(&|r| r.cfads);
             let senior_ds = sum(&|r| r.senior_ds);
             let mezz = last.mezz_balance.map(|balance| {
@@ -861,7 +839,7 @@ pub fn annual(schedule: &[ScheduleRow], tenor: u32) -> Vec<AnnualRow> {
                     combined_dscr: cfads / (senior_ds + ds),
                 }
             });
-            Some(AnnualRow {
+            AnnualRow {
                 year,
                 cfads,
                 senior_interest: sum(&|r| r.senior_interest),
@@ -871,7 +849,7 @@ pub fn annual(schedule: &[ScheduleRow], tenor: u32) -> Vec<AnnualRow> {
                 senior_balance: last.senior_balance,
                 dscr: cfads / senior_ds,
                 mezz,
-            })
+            }
         })
         .collect()
 }

@@ -345,28 +345,29 @@ pub fn render(sheet: &TermSheet) -> Result<Vec<u8>, RenderError> {
             .filter(|(_, (h, _))| h.ends_with("balance"))
             .map(|(i, _)| i)
             .collect();
-        for (i, a) in sheet.annual.iter().enumerate() {
+        for (i, (a, (year, months))) in sheet
+            .annual
+            .iter()
+            .zip(crate::sheet::years(&sheet.schedule))
+            .enumerate()
+        {
+            debug_assert_eq!(a.year, year);
             let row = 1 + i as u32;
             let excel_row = row + 1;
-            ws.write_number_with_format(row, 0, f64::from(a.year), &years)
+            ws.write_number_with_format(row, 0, f64::from(year), &years)
                 .map_err(err)?;
-            let months: Vec<_> = sheet
-                .schedule
-                .iter()
-                .filter(|r| (r.t - 1) / 12 + 1 == a.year)
-                .collect();
             let last_row = months.last().map_or(1, |r| r.t + 1);
             for (c, (_, get)) in columns.iter().enumerate() {
                 let src = letter(2 + c as u16);
                 let (formula, value) = if balance_cols.contains(&c) {
                     (
                         format!("=Schedule!{src}{last_row}"),
-                        months.last().map_or(0.0, |r| get(r)),
+                        months.last().map_or(0.0, get),
                     )
                 } else {
                     (
                         format!("=SUMIFS(Schedule!${src}$2:${src}${n},Schedule!$B$2:$B${n},$A{excel_row})"),
-                        months.iter().map(|r| get(r)).sum(),
+                        months.iter().map(get).sum(),
                     )
                 };
                 ws.write_formula_with_format(

@@ -84,13 +84,7 @@ fn check_pdf(export: &Export) {
         );
     }
     let info = poppler("pdfinfo", &[], &path);
-    let pages: u32 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("Pages:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pages = page_count(&info);
     assert!((2..=6).contains(&pages), "{pages} pages");
     assert!(info.contains("Tagged:          yes"), "{info}");
     assert!(info.contains("A4"), "{info}");
@@ -142,13 +136,7 @@ fn a_table_that_breaks_across_pages_repeats_its_header() {
     let (_dir, path) = write_pdf("long.pdf", &pdf);
     let info = poppler("pdfinfo", &[], &path);
     let text = poppler("pdftotext", &[], &path);
-    let pages: usize = info
-        .lines()
-        .find_map(|l| l.strip_prefix("Pages:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pages = page_count(&info) as usize;
     // The table takes every page after the charts; each of them opens with its header
     // ("Combined DSCR" is a header of this table only).
     let page = |n: usize| {
@@ -300,4 +288,14 @@ fn write_samples() {
             std::fs::write(path, bytes).unwrap();
         }
     }
+}
+
+/// The page count `pdfinfo` printed.
+fn page_count(info: &str) -> u32 {
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .expect("pdfinfo prints Pages:")
+        .trim()
+        .parse()
+        .expect("a page count")
 }

@@ -7,7 +7,7 @@
 //! `AppState::with_documents`). Without one, a term sheet is [`DocumentError::NotServedHere`].
 
 use crate::http::state::AppState;
-use crate::store::model::{Page, RunRecord, RunStatus};
+use crate::store::model::{RunRecord, RunStatus};
 use crate::store::StoreError;
 use phase1_core::request::{Options, Overrides, RunInput};
 use phase1_documents::{Export, ExportError, Format, Render, TermSheet};
@@ -100,19 +100,8 @@ pub async fn finished_run(
             Some(r) if viewer.may_see(&r.owner) => r,
             _ => return Err(DocumentError::NoRun(format!("no run {id:?}"))),
         },
-        None => state
-            .stores
-            .doc
-            .list_runs(
-                Some(viewer.email),
-                Page {
-                    offset: 0,
-                    limit: 100,
-                },
-            )
+        None => super::runs::latest_finished(state, viewer.email)
             .await?
-            .into_iter()
-            .find(|r| r.status == RunStatus::Done)
             .ok_or_else(|| DocumentError::NoRun("you have no finished run".into()))?,
     };
     if run.status != RunStatus::Done {

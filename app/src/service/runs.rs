@@ -450,6 +450,20 @@ pub fn lease_ms(state: &AppState) -> i64 {
     i64::try_from(state.config.engine.run_budget_ms.saturating_mul(2)).unwrap_or(i64::MAX)
 }
 
+/// The newest finished run of `owner` (among their 100 newest runs), if any: the run a
+/// request without a run id means.
+pub async fn latest_finished(
+    state: &AppState,
+    owner: &str,
+) -> Result<Option<RunRecord>, crate::store::StoreError> {
+    let page = crate::store::model::Page {
+        offset: 0,
+        limit: 100,
+    };
+    let runs = state.stores.doc.list_runs(Some(owner), page).await?;
+    Ok(runs.into_iter().find(|r| r.status == RunStatus::Done))
+}
+
 /// Rebuilds a prepared run from its stored record (workers, exports).
 pub fn from_record(state: &AppState, run: &RunRecord) -> Result<Prepared, ApiError> {
     let options: Options = serde_json::from_value(run.request["options"].clone())

@@ -65,22 +65,9 @@ pub async fn done_run(
 ) -> ApiResult<(RunRecord, serde_json::Value)> {
     let run = match run_id {
         Some(id) => visible_run(state, session, id).await?,
-        None => {
-            let runs = state
-                .stores
-                .doc
-                .list_runs(
-                    Some(session.email.as_str()),
-                    Page {
-                        offset: 0,
-                        limit: 100,
-                    },
-                )
-                .await?;
-            runs.into_iter()
-                .find(|r| r.status == crate::store::model::RunStatus::Done)
-                .ok_or_else(|| ApiError::not_found("no finished run"))?
-        }
+        None => crate::service::runs::latest_finished(state, session.email.as_str())
+            .await?
+            .ok_or_else(|| ApiError::not_found("no finished run"))?,
     };
     let result = state.stores.doc.get_result(&run.id).await?.ok_or_else(|| {
         ApiError::not_found(format!(
