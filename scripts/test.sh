@@ -2,8 +2,9 @@
 # Runs every check and test of the workspace from a fresh machine: formatting, lints, unit,
 # property, reference, store contract and fault tests against real Redis and MongoDB-wire
 # servers (installed and started by scripts/services.sh), black-box CLI and HTTP tests, the
-# term-sheet documents read back with poppler-utils (installed when missing), and a compile
-# of the benchmarks.
+# term-sheet documents read back with poppler-utils (installed when missing), the web UI in
+# headless Debian chromium under chromedriver (installed when missing) with its vendored
+# libraries checked against their manifests, and a compile of the benchmarks.
 # Usage: scripts/test.sh   (CI calls it through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,15 @@ echo "== document tools"
 if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdffonts >/dev/null 2>&1; then
   apt_install poppler-utils
 fi
+
+echo "== browser"
+# Debian's chromium and chromium-driver (one source package, matching versions) for the web UI
+# tests; the vendored browser libraries must equal their manifests (and, with npm, the pinned
+# packages).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  apt_install chromium chromium-driver
+fi
+bash scripts/vendor.sh --check
 
 echo "== tests"
 bash scripts/unleash_spec.sh

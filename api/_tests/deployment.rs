@@ -142,6 +142,10 @@ fn every_function_named_is_a_binary_of_the_workspace() {
     }
     for r in vercel["rewrites"].as_array().expect("rewrites") {
         let dest = r["destination"].as_str().expect("destination");
+        if dest.ends_with(".html") {
+            // A screen of the web UI: a page of public/ (the next test checks them).
+            continue;
+        }
         let file = format!("{}.rs", dest.trim_start_matches('/'));
         assert!(functions.contains_key(&file), "{dest} is not a function");
     }
@@ -172,4 +176,42 @@ fn the_crons_reach_a_function_and_the_worker_cron_is_a_get_route() {
     );
     let template = read("template.yaml");
     assert!(template.contains("Type: ScheduleV2") && template.contains("rate(1 minute)"));
+}
+
+#[test]
+fn the_screens_are_rewritten_to_the_same_pages_on_vercel_and_in_phase1_serve() {
+    let vercel: Value = serde_json::from_str(&read("vercel.json")).expect("vercel.json is JSON");
+    assert_eq!(
+        vercel["cleanUrls"], true,
+        "pages are served at their clean URLs"
+    );
+    let screens: Vec<(String, String)> = vercel["rewrites"]
+        .as_array()
+        .expect("rewrites")
+        .iter()
+        .filter_map(|r| {
+            let source = r["source"].as_str()?;
+            let dest = r["destination"].as_str()?;
+            dest.ends_with(".html").then(|| {
+                let pattern = source
+                    .split('/')
+                    .map(|s| match s.strip_prefix(':') {
+                        Some(name) => format!("{{{name}}}"),
+                        None => s.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                (pattern, dest.trim_start_matches('/').to_string())
+            })
+        })
+        .collect();
+    let served: Vec<(String, String)> = phase1_app::http::web::SCREENS
+        .iter()
+        .map(|(p, f)| (p.to_string(), f.to_string()))
+        .collect();
+    assert_eq!(screens, served, "vercel.json rewrites and web::SCREENS");
+    for (_, page) in &screens {
+        let file = format!("{}/public/{page}", env!("CARGO_MANIFEST_DIR"));
+        assert!(std::path::Path::new(&file).is_file(), "{file} is missing");
+    }
 }

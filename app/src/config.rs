@@ -124,6 +124,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `PHASE1_RATE_LIMITS`: requests per minute by route class.
     pub rate_limits: RateLimits,
+    /// `PHASE1_PUBLIC_DIR`: `phase1 serve` serves the web UI's files from this directory
+    /// instead of the copies built into the binary (for working on the UI without a rebuild).
+    pub public_dir: Option<std::path::PathBuf>,
     /// `PHASE1_CANARY_THRESHOLDS`: canary progress and rollback thresholds.
     pub canary: crate::canary::Thresholds,
     /// `PHASE1_SLOW_MS`: store calls slower than this are reported (default 100).
@@ -290,6 +293,13 @@ impl Config {
         let cors_origins = nonempty("PHASE1_CORS_ORIGINS")
             .map(|v| origins(&v, &mut errors))
             .unwrap_or_default();
+        let public_dir = nonempty("PHASE1_PUBLIC_DIR").map(std::path::PathBuf::from);
+        if let Some(dir) = public_dir.as_ref().filter(|d| !d.is_dir()) {
+            errors.push(ConfigError {
+                variable: "PHASE1_PUBLIC_DIR",
+                message: format!("{} is not a directory", dir.display()),
+            });
+        }
         let rate_limits = match nonempty("PHASE1_RATE_LIMITS") {
             None => RateLimits::default(),
             Some(v) => RateLimits::parse(&v).unwrap_or_else(|message| {
@@ -402,6 +412,7 @@ impl Config {
             encryption,
             ops_allowlist,
             cors_origins,
+            public_dir,
             rate_limits,
             canary,
             slow_ms,

@@ -1,5 +1,6 @@
-//! `phase1 serve`: the whole app on one local port, with the background run worker and a
-//! graceful shutdown on Ctrl-C or SIGTERM.
+//! `phase1 serve`: the whole app on one local port — the web UI's pages and files, the API —
+//! with the security headers of `vercel.json`, the background run worker and a graceful
+//! shutdown on Ctrl-C or SIGTERM.
 
 use crate::clock;
 use crate::config::Config;
@@ -29,22 +30,33 @@ pub enum ServeError {
 /// `phase1_documents::Renderer`).
 pub async fn serve(
     addr: SocketAddr,
-    documents: Option<Arc<dyn phase1_documents::Render>>,
+    documents: Arc<dyn phase1_documents::Render>,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
     crate::logging::init();
     let config = Config::from_env().map_err(ServeError::Config)?;
-    let mut state = AppState::new(config, clock::system()).await?;
-    if let Some(renderer) = documents {
-        state = state.with_documents(renderer);
-    }
+    let state = AppState::new(config, clock::system())
+        .await?
+        .with_documents(documents);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| ServeError::Bind(addr, e))?;
     let bound = listener.local_addr().map_err(ServeError::Io)?;
     let worker = crate::service::worker::spawn(state.clone());
     on_ready(bound);
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let files = match state.config.public_dir.clone() {
+        Some(dir) => crate::http::web::Files::from_dir(dir),
+        None => crate::http::web::Files::embedded(),
+    };
+    let app = router(state)
+        .layer(axum::middleware::from_fn_with_state(
+            files,
+            crate::http::web::site,
+        ))
+        .layer(axum::middleware::from_fn(
+            crate::http::web::security_headers,
+        ))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;

@@ -112,7 +112,7 @@ fn eprintln_safe(text: &str) {
 pub fn serve(host: std::net::IpAddr, port: u16) -> Result<ExitCode, Failure> {
     let addr = std::net::SocketAddr::new(host, port);
     let documents = std::sync::Arc::new(phase1_documents::Renderer);
-    let outcome = runtime()?.block_on(phase1_app::serve::serve(addr, Some(documents), |bound| {
+    let outcome = runtime()?.block_on(phase1_app::serve::serve(addr, documents, |bound| {
         eprintln_safe(&format!("phase1 listening on http://{bound}"));
     }));
     match outcome {

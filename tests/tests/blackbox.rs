@@ -77,6 +77,8 @@ on_both_backends!(
     l4_l5_refresh_tokens_end_only_their_own_session,
     l6_cross_site_writes_are_refused,
     l7_consistency_counts_in_the_run_class,
+    web_pages_match_vercel,
+    web_first_loads_are_light_and_shallow,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,6 +99,16 @@ async fn readyz_503_when_redis_stops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_fails_closed_when_redis_stops() {
     suite::auth_fails_closed_when_redis_stops().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_ui_analyst() {
+    suite::web_ui_analyst().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_ui_operator() {
+    suite::web_ui_operator().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

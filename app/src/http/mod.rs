@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod state;
+pub mod web;
 
 use crate::limits::RateClass;
 use auth::{authorize, AuthLevel};

@@ -2,6 +2,7 @@
 //! envelope of every answer, access tokens, stores, a private Redis, and run-document
 //! comparison with the command line.
 
+pub mod browser;
 pub mod cli;
 pub mod client;
 pub mod compare;

@@ -56,6 +56,10 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        // Working on the web UI: the servers serve the files being edited.
+        if let Ok(dir) = std::env::var("PHASE1_PUBLIC_DIR") {
+            cmd.env("PHASE1_PUBLIC_DIR", dir);
+        }
         let mut child = cmd.spawn().expect("phase1 serve starts");
         let stderr = child.stderr.take().expect("stderr is piped");
         let log = Arc::new(Mutex::new(Vec::new()));

@@ -2,6 +2,7 @@
 //! case and backend.
 
 pub mod auth;
+pub mod browser;
 pub mod documents;
 pub mod errors;
 pub mod fanout;
@@ -12,9 +13,11 @@ pub mod ready;
 pub mod routes;
 pub mod runs;
 pub mod security;
+pub mod web;
 pub mod worker;
 
 pub use auth::*;
+pub use browser::*;
 pub use documents::*;
 pub use errors::*;
 pub use fanout::*;
@@ -25,6 +28,7 @@ pub use ready::*;
 pub use routes::*;
 pub use runs::*;
 pub use security::*;
+pub use web::*;
 pub use worker::*;
 
 use crate::harness::{cli, wait, Api, Auth, Backend, Server, Store};
@@ -72,6 +76,11 @@ impl Env {
             },
         )
         .await
+    }
+
+    /// `http://127.0.0.1:PORT` of the server.
+    pub fn base(&self) -> &str {
+        &self.server.base
     }
 
     /// A client for this server as `auth`.
