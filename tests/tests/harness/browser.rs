@@ -280,21 +280,10 @@ impl Browser {
                 .any(|(_, m)| m.contains("Content Security Policy")),
             "the browser log shows policy violations: {lines:?}"
         );
-        self.js(&format!("{AXE}\nreturn true;")).await;
-        let found = self
-            .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 axe.run(document).then(r => done(r.violations.map(v => v.id)));",
-                vec![],
-            )
-            .await
-            .expect("axe runs");
+        let found = self.axe_violations("the self-test").await;
         assert!(
-            found
-                .as_array()
-                .is_some_and(|v| v.contains(&json!("button-name"))),
-            "axe finds a button without a name: {found}"
+            found.iter().any(|v| v["id"] == "button-name"),
+            "axe finds a button without a name: {found:?}"
         );
         self.client.refresh().await.expect("reload");
         self.log().await;
@@ -317,8 +306,9 @@ impl Browser {
         assert!(bad.is_empty(), "{screen}: the console has errors: {bad:#?}");
     }
 
-    /// Runs axe-core on the page; asserts no serious or critical violation.
-    pub async fn assert_accessible(&self, screen: &str) {
+    /// Runs axe-core on the page (injecting it when the page lacks it): every violation's
+    /// id, impact, help and first nodes.
+    async fn axe_violations(&self, screen: &str) -> Vec<Value> {
         let loaded = self
             .js("return typeof window.axe === 'object';")
             .await
@@ -333,19 +323,43 @@ impl Browser {
                 "const done = arguments[arguments.length - 1];
                  axe.run(document, {resultTypes: ['violations']})
                    .then(r => done(r.violations
-                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
                      .map(v => ({id: v.id, impact: v.impact, help: v.help,
                                  nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))))
-                   .catch(e => done([{id: 'axe-failed', help: String(e)}]));",
+                   .catch(e => done([{id: 'axe-failed', impact: 'critical', help: String(e)}]));",
                 vec![],
             )
             .await
             .unwrap_or_else(|e| panic!("{screen}: axe did not run: {e}"));
-        assert_eq!(
-            found,
-            json!([]),
-            "{screen}: axe-core found serious or critical violations"
+        match found {
+            Value::Array(v) => v,
+            other => panic!("{screen}: axe answered {other}"),
+        }
+    }
+
+    /// Runs axe-core on the page; asserts no serious or critical violation.
+    pub async fn assert_accessible(&self, screen: &str) {
+        let grave: Vec<Value> = self
+            .axe_violations(screen)
+            .await
+            .into_iter()
+            .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
+            .collect();
+        assert!(
+            grave.is_empty(),
+            "{screen}: axe-core found serious or critical violations: {grave:#?}"
         );
+    }
+
+    /// At 390×844 (a phone), opens each (url, ready selector, name): no sideways scroll, and
+    /// a screenshot; then back to 1280×800.
+    pub async fn at_phone_width(&self, screens: &[(String, &str, &str)]) {
+        self.resize(390, 844).await;
+        for (url, ready, name) in screens {
+            self.open(url, ready).await;
+            self.assert_no_sideways_scroll(name).await;
+            self.screenshot(name).await;
+        }
+        self.resize(1280, 800).await;
     }
 
     /// Asserts the page does not scroll sideways (tables scroll in their own box).

@@ -312,8 +312,7 @@ pub async fn web_ui_analyst() {
     b.screenshot("structure-charts").await;
 
     // Phone width: no sideways scroll on the busiest screens.
-    b.resize(390, 844).await;
-    for (url, ready, name) in [
+    b.at_phone_width(&[
         (
             format!("{base}/runs/{run_id}"),
             "#top-table tbody tr a",
@@ -325,12 +324,8 @@ pub async fn web_ui_analyst() {
             "structure-phone",
         ),
         (project_url.clone(), "#start-run", "project-phone"),
-    ] {
-        b.open(&url, ready).await;
-        b.assert_no_sideways_scroll(name).await;
-        b.screenshot(name).await;
-    }
-    b.resize(1280, 800).await;
+    ])
+    .await;
 
     // The runs list, and operators' screens kept from the analyst.
     b.open(&format!("{base}/runs"), "#runs-table tbody tr a")
@@ -373,16 +368,15 @@ pub async fn web_ui_operator() {
     b.open(&format!("{base}/ops"), "#status-tiles li").await;
     b.wait_for("#decision").await;
     b.check_screen("ops").await;
-    b.resize(390, 844).await;
-    for (path, ready, name) in [
-        ("/ops", "#status-tiles li", "ops-phone"),
-        ("/ops/flags", "#flag-docs_exports", "ops-flags-phone"),
-    ] {
-        b.open(&format!("{base}{path}"), ready).await;
-        b.assert_no_sideways_scroll(name).await;
-        b.screenshot(name).await;
-    }
-    b.resize(1280, 800).await;
+    b.at_phone_width(&[
+        (format!("{base}/ops"), "#status-tiles li", "ops-phone"),
+        (
+            format!("{base}/ops/flags"),
+            "#flag-docs_exports",
+            "ops-flags-phone",
+        ),
+    ])
+    .await;
 
     // The screen reads the flags; someone else writes meanwhile; our write is refused as
     // stale, shown as what changed, and retried on the new version.
