@@ -4,7 +4,9 @@
 # servers (installed and started by scripts/services.sh), black-box CLI and HTTP tests, the
 # term-sheet documents read back with poppler-utils (installed when missing), the web UI in
 # headless Debian chromium under chromedriver (installed when missing) with its vendored
-# libraries checked against their manifests, and a compile of the benchmarks.
+# libraries checked against their manifests, a scan for committed secrets (detect-secrets,
+# tested on a scratch repository with planted keys), the Prometheus alert rules with their
+# promtool unit tests, and a compile of the benchmarks.
 # Usage: scripts/test.sh   (CI calls it through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,16 @@ cargo fmt --all -- --check
 
 echo "== lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== secret scan"
+# detect-secrets (PyPI, pinned) over every tracked file against the audited baseline, and
+# its test: planted keys in a scratch repository are caught, the project passes.
+bash scripts/secret_scan_test.sh
+
+echo "== alert rules"
+# promtool (Debian's prometheus package, installed when missing): the rules check, their
+# unit tests, and every runbook link resolving to a heading of docs/runbooks/.
+bash scripts/check_alerts.sh
 
 echo "== services"
 # shellcheck source=scripts/services.sh

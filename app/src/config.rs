@@ -131,6 +131,73 @@ pub struct Config {
     pub canary: crate::canary::Thresholds,
     /// `PHASE1_SLOW_MS`: store calls slower than this are reported (default 100).
     pub slow_ms: u64,
+    /// `PHASE1_ALERT_WEBHOOKS`, `PHASE1_ALERT_SECRET`, `PHASE1_ALERT_BACKOFF_MS`: where
+    /// operator alerts are delivered, and how.
+    pub alerts: AlertSettings,
+}
+
+/// Alert delivery: the webhooks, the key that signs each delivery, the first retry's wait.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AlertSettings {
+    /// The webhooks every alert goes to (Slack-compatible incoming webhooks).
+    pub webhooks: Vec<Webhook>,
+    /// Signs each delivery (HMAC-SHA256); required with webhooks.
+    pub secret: Option<Secret>,
+    /// The wait before the first retry, in ms (doubling after each failure, at most an
+    /// hour); default 30,000.
+    pub backoff_ms: u64,
+}
+
+/// A webhook URL. It carries a credential (a Slack webhook's path is its token), so it
+/// prints only as its host.
+#[derive(Clone, PartialEq)]
+pub struct Webhook(pub String);
+
+impl Webhook {
+    /// The URL's host, for messages.
+    pub fn host(&self) -> &str {
+        let rest = self.0.split_once("://").map_or(self.0.as_str(), |(_, r)| r);
+        rest.split(['/', '?', '#']).next().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Webhook({}/<redacted>)", self.host())
+    }
+}
+
+/// The webhooks of `PHASE1_ALERT_WEBHOOKS` (comma-separated): https, or http to a loopback
+/// host (a local receiver). URLs are never echoed in errors.
+fn webhooks(get: Lookup, errors: &mut Vec<ConfigError>) -> Vec<Webhook> {
+    let var = "PHASE1_ALERT_WEBHOOKS";
+    let Some(list) = get(var) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, url) in list
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .enumerate()
+    {
+        let hook = Webhook(url.to_string());
+        let loopback = ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .any(|h| hook.host() == *h || hook.host().starts_with(&format!("{h}:")));
+        if url.starts_with("https://") || (url.starts_with("http://") && loopback) {
+            out.push(hook);
+        } else {
+            errors.push(ConfigError {
+                variable: var,
+                message: format!(
+                    "webhook {} must be an https:// URL (http:// only to a loopback host)",
+                    i + 1
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// A secret value that never prints.
@@ -321,6 +388,25 @@ impl Config {
             }),
         };
         let slow_ms = bounded(get, "PHASE1_SLOW_MS", 100, 1, 600_000, &mut errors);
+        let alerts = AlertSettings {
+            webhooks: webhooks(get, &mut errors),
+            secret: nonempty("PHASE1_ALERT_SECRET").map(|s| Secret(s.into_bytes())),
+            backoff_ms: bounded(
+                get,
+                "PHASE1_ALERT_BACKOFF_MS",
+                30_000,
+                10,
+                3_600_000,
+                &mut errors,
+            ),
+        };
+        if !alerts.webhooks.is_empty() && alerts.secret.is_none() {
+            errors.push(ConfigError {
+                variable: "PHASE1_ALERT_SECRET",
+                message: "is required when PHASE1_ALERT_WEBHOOKS is set (deliveries are signed)"
+                    .into(),
+            });
+        }
         if env == AppEnv::Prod {
             prod_secrets(
                 secret_key.is_some(),
@@ -342,6 +428,10 @@ impl Config {
             for (variable, value) in [
                 ("CRON_SECRET", cron_secret.as_ref().map(|s| s.0.as_slice())),
                 ("PHASE1_INTERNAL_KEY", internal_key.as_deref()),
+                (
+                    "PHASE1_ALERT_SECRET",
+                    alerts.secret.as_ref().map(|s| s.0.as_slice()),
+                ),
             ] {
                 if let Some(why) = value.and_then(weakness) {
                     errors.push(ConfigError {
@@ -416,6 +506,7 @@ impl Config {
             rate_limits,
             canary,
             slow_ms,
+            alerts,
             stores: StoreSettings {
                 mongodb_uri,
                 mongodb_db,
@@ -729,6 +820,43 @@ mod tests {
             load(&[("CRON_SECRET", "x"), ("PHASE1_INTERNAL_KEY", "x")]).is_ok(),
             "dev does not judge them"
         );
+    }
+
+    #[test]
+    fn alert_webhooks_are_https_or_loopback_need_a_secret_and_never_print() {
+        let hooks = "https://hooks.example.net/services/T0/B0/tok3n, http://127.0.0.1:9999/hook";
+        let c = load(&[
+            ("PHASE1_ALERT_WEBHOOKS", hooks),
+            ("PHASE1_ALERT_SECRET", "a"),
+        ])
+        .expect("valid");
+        assert_eq!(c.alerts.webhooks.len(), 2);
+        assert_eq!(c.alerts.webhooks[0].host(), "hooks.example.net");
+        assert_eq!(c.alerts.webhooks[1].host(), "127.0.0.1:9999");
+        assert_eq!(c.alerts.backoff_ms, 30_000);
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("tok3n") && !shown.contains("/hook"),
+            "{shown}"
+        );
+        let errs = load(&[("PHASE1_ALERT_WEBHOOKS", hooks)]).expect_err("no secret");
+        assert_eq!(errs[0].variable, "PHASE1_ALERT_SECRET");
+        let errs = load(&[
+            (
+                "PHASE1_ALERT_WEBHOOKS",
+                "http://hooks.example.com/x/secret-path",
+            ),
+            ("PHASE1_ALERT_SECRET", "a"),
+        ])
+        .expect_err("plain http elsewhere");
+        assert_eq!(errs[0].variable, "PHASE1_ALERT_WEBHOOKS");
+        assert!(!errs[0].message.contains("secret-path"), "{errs:?}");
+        let errs = load(&prod(&[
+            ("PHASE1_ALERT_WEBHOOKS", "https://hooks.example.com/x"),
+            ("PHASE1_ALERT_SECRET", "short"),
+        ]))
+        .expect_err("weak in prod");
+        assert_eq!(errs[0].variable, "PHASE1_ALERT_SECRET");
     }
 
     /// L1 of the 2026-12-03 audit: without APP_ENV, a deployment with real stores ran in

@@ -331,7 +331,11 @@ pub fn parse_changes(
     let mut out = BTreeMap::new();
     let mut problems = Vec::new();
     for (name, v) in changes {
-        let path = format!("{prefix}.{name}");
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
         let mut change = FlagChange::default();
         match v {
             Value::Bool(on) => change.enabled = Some(*on),

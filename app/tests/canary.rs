@@ -106,7 +106,7 @@ async fn clean_traffic_holds_until_the_minimum_runtime_then_goes() {
         &f.state,
         &origin(),
         "test",
-        Some(1),
+        (Some(1), true),
         Phase::Canary1,
         "start",
     )
@@ -162,7 +162,7 @@ async fn clean_traffic_holds_until_the_minimum_runtime_then_goes() {
         &f.state,
         &origin(),
         "test",
-        Some(version),
+        (Some(version), true),
         Phase::Canary25,
         "next",
     )
@@ -175,7 +175,15 @@ async fn clean_traffic_holds_until_the_minimum_runtime_then_goes() {
         .as_f64()
         .is_some_and(|m| m < 1.0));
     // A stale version loses.
-    let stale = canary::enter(&f.state, &origin(), "test", Some(version), Phase::Full, "x").await;
+    let stale = canary::enter(
+        &f.state,
+        &origin(),
+        "test",
+        (Some(version), true),
+        Phase::Full,
+        "x",
+    )
+    .await;
     assert!(stale.is_err());
 }
 
@@ -186,7 +194,7 @@ async fn errors_in_the_last_five_minutes_roll_back() {
         &f.state,
         &origin(),
         "test",
-        Some(1),
+        (Some(1), true),
         Phase::Canary25,
         "start",
     )

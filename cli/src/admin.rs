@@ -22,7 +22,7 @@ use std::process::ExitCode;
 /// The actor the command line records in the audit log.
 const ACTOR: &str = "cli";
 
-fn api_failure(e: ApiError) -> Failure {
+pub(crate) fn api_failure(e: ApiError) -> Failure {
     Failure::problem(Problem::new(
         e.code,
         e.status.as_u16(),
@@ -32,12 +32,14 @@ fn api_failure(e: ApiError) -> Failure {
     ))
 }
 
-fn invalid(field: &str, message: String) -> Failure {
+pub(crate) fn invalid(field: &str, message: String) -> Failure {
     api_failure(ApiError::validation(vec![FieldError::new(field, message)]))
 }
 
 /// Runs `work` over the app state of this environment.
-fn with_state<T>(work: impl AsyncFnOnce(AppState) -> Result<T, ApiError>) -> Result<T, Failure> {
+pub(crate) fn with_state<T>(
+    work: impl AsyncFnOnce(AppState) -> Result<T, ApiError>,
+) -> Result<T, Failure> {
     let config = Config::from_env().map_err(|e| Failure::config(&e))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -9,6 +9,7 @@ mod documents;
 mod input;
 mod ops;
 mod render;
+mod report;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use input::Failure;
@@ -55,6 +56,25 @@ enum Command {
     /// Manage user accounts and keys.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Operators' reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The daily report of one UTC day (Markdown, or JSON with --json).
+    Daily(DailyArgs),
+}
+
+#[derive(Args)]
+struct DailyArgs {
+    /// The day, YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    date: Option<String>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -243,6 +263,9 @@ fn main() -> ExitCode {
         }
         Command::Admin(AdminCommand::RotateEncryptionKey(a)) => {
             (a.json, admin::rotate_encryption_key(a.json))
+        }
+        Command::Report(ReportCommand::Daily(a)) => {
+            (a.json, report::daily(a.date.as_deref(), a.json))
         }
     };
     match result {

@@ -92,11 +92,13 @@ pub fn with_source_ip(mut req: lambda_http::Request) -> lambda_http::Request {
     req
 }
 
-/// Serves the scheduled worker: each event drains the run queue and answers `{"ran": n}`.
+/// Serves the scheduled worker: each event drains the run queue, delivers the alerts that
+/// are due, and answers `{"ran": n, "alert_attempts": m}`.
 pub async fn serve_worker() -> Result<(), lambda_runtime::Error> {
     serve_scheduled(|state| async move {
         let ran = phase1_app::service::worker::drain(&state).await?;
-        Ok(json!({ "ran": ran }))
+        let attempts = phase1_app::service::notifications::deliver_due(&state).await?;
+        Ok(json!({ "ran": ran, "alert_attempts": attempts }))
     })
     .await
 }

@@ -399,7 +399,7 @@ async fn worker_answers_a_scheduled_event() {
     });
     for _ in 0..2 {
         match f.invoke(event.clone()).await {
-            Outcome::Response(v) => assert_eq!(v, json!({"ran": 0})),
+            Outcome::Response(v) => assert_eq!(v, json!({"ran": 0, "alert_attempts": 0})),
             Outcome::Error(e) => panic!("the worker failed: {e}"),
         }
     }

@@ -79,6 +79,11 @@ on_both_backends!(
     l7_consistency_counts_in_the_run_class,
     web_pages_match_vercel,
     web_first_loads_are_light_and_shallow,
+    operators_sign_in_from_a_cookie_jar,
+    runs_name_their_ruleset_and_features,
+    requests_without_a_project_use_the_current_one,
+    daily_report_sums_the_day,
+    alerts_are_delivered_signed_retried_and_dead_lettered,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,6 +114,21 @@ async fn web_ui_analyst() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_ui_operator() {
     suite::web_ui_operator().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smoke_script_checks_a_deployment() {
+    suite::smoke_script_checks_a_deployment(harness::Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_report_on_the_command_line() {
+    suite::daily_report_on_the_command_line().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runbooks_run_as_written() {
+    suite::runbooks_run_as_written(harness::Backend::Embedded).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

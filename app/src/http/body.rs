@@ -4,6 +4,10 @@
 //! Bodies are at most [`MAX_BODY`]; routes that read theirs before the caller is authorised
 //! take less (the route table's `body_limit`): [`SIGN_IN_BODY`] for sign-in,
 //! [`KEYS_FIRST_BODY`] for the flag writes that check their keys first.
+//!
+//! The body is read as JSON whatever its Content-Type says (`curl -d '{…}'` sends a form
+//! type). The sign-in routes also take HTML-form encoding ([`FormOrJson`]), for curl's
+//! `-d "email=…" --data-urlencode "password=…"`.
 
 use super::problem::ApiError;
 use axum::body::Bytes;
@@ -21,36 +25,93 @@ pub const KEYS_FIRST_BODY: usize = 64 << 10;
 /// A JSON object body.
 pub struct JsonObject(pub Map<String, Value>);
 
+/// A JSON object body or, when the Content-Type is `application/x-www-form-urlencoded` and
+/// the body is not JSON, its form fields as strings (a field given twice is refused).
+pub struct FormOrJson(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for FormOrJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<FormOrJson, ApiError> {
+        let form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        let bytes = read(req, state).await?;
+        match (parse_json(&bytes), form) {
+            (Err(_), true) => form_fields(&bytes).map(FormOrJson),
+            (parsed, _) => parsed.map(FormOrJson),
+        }
+    }
+}
+
+/// The fields of an HTML-form body.
+fn form_fields(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let mut fields = Map::new();
+    let mut twice = Vec::new();
+    for (k, v) in form_urlencoded::parse(bytes) {
+        if fields
+            .insert(k.to_string(), Value::String(v.into_owned()))
+            .is_some()
+        {
+            twice.push(phase1_core::error::FieldError::new(
+                k.as_ref(),
+                "is given more than once",
+            ));
+        }
+    }
+    if twice.is_empty() {
+        Ok(fields)
+    } else {
+        Err(ApiError::validation(twice))
+    }
+}
+
+/// The body's bytes, within the route's limit.
+async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    // Reading the body waits on the client (a slow sender slows only itself).
+    let limit = super::route_for(req.method().as_str(), req.uri().path())
+        .map_or(MAX_BODY, |r| r.body_limit);
+    crate::waits::timed(Bytes::from_request(req, state))
+        .await
+        .map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                too_large_for(limit)
+            } else {
+                ApiError::malformed(e.body_text())
+            }
+        })
+}
+
+/// A JSON object (an empty body is an empty object).
+fn parse_json(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if bytes.is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::validation(vec![
+            phase1_core::error::FieldError::new("body", "must be a JSON object"),
+        ])),
+        Err(e) => Err(ApiError::malformed(format!(
+            "line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ))),
+    }
+}
+
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<JsonObject, ApiError> {
-        // Reading the body waits on the client (a slow sender slows only itself).
-        let limit = super::route_for(req.method().as_str(), req.uri().path())
-            .map_or(MAX_BODY, |r| r.body_limit);
-        let bytes = crate::waits::timed(Bytes::from_request(req, state))
-            .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    too_large_for(limit)
-                } else {
-                    ApiError::malformed(e.body_text())
-                }
-            })?;
-        if bytes.is_empty() {
-            return Ok(JsonObject(Map::new()));
-        }
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(m)) => Ok(JsonObject(m)),
-            Ok(_) => Err(ApiError::validation(vec![
-                phase1_core::error::FieldError::new("body", "must be a JSON object"),
-            ])),
-            Err(e) => Err(ApiError::malformed(format!(
-                "line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ))),
-        }
+        let bytes = read(req, state).await?;
+        parse_json(&bytes).map(JsonObject)
     }
 }
 
@@ -105,5 +166,34 @@ pub fn required_string(
             ));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_fields_are_strings_and_a_repeated_field_is_refused() {
+        let f = form_fields(b"email=Kim%40x.io&password=a+b%26c&code=012345").expect("form");
+        assert_eq!(f["email"], "Kim@x.io");
+        assert_eq!(f["password"], "a b&c");
+        assert_eq!(f["code"], "012345");
+        let e = form_fields(b"code=1&code=2").expect_err("twice");
+        assert_eq!(e.to_problem_json()["errors"][0]["field"], "code");
+    }
+
+    #[test]
+    fn json_bodies_are_objects_and_an_empty_body_is_an_empty_object() {
+        assert!(parse_json(b"").expect("empty").is_empty());
+        assert_eq!(parse_json(br#"{"a":1}"#).expect("object")["a"], 1);
+        assert_eq!(
+            parse_json(b"[1]").expect_err("array").to_problem_json()["status"],
+            422
+        );
+        assert_eq!(
+            parse_json(b"email=x").expect_err("form").to_problem_json()["code"],
+            "MALFORMED_JSON"
+        );
     }
 }

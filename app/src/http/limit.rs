@@ -1,5 +1,5 @@
-//! The rate limiter and IP blocks, in front of every `/api/` route (the probes `/healthz` and
-//! `/readyz` are outside it). One atomic store call per request checks the block, counts the
+//! The rate limiter and IP blocks, in front of every `/api/` route and the aliases outside
+//! `/api/` (the probes `/healthz` and `/readyz` are outside it). One atomic store call per request checks the block, counts the
 //! request in its class's one-minute window and, when the limit is passed, records a
 //! violation and blocks the IP on the third within ten minutes ([`crate::limits`]).
 //!
@@ -53,11 +53,11 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
         req.extensions_mut().insert(ClientIp(ip));
     }
     let path = req.uri().path();
+    let route = super::route_for(req.method().as_str(), path);
     let synthetic = req.extensions().get::<super::auth::Synthetic>().is_some();
-    if !path.starts_with("/api/") || synthetic || has_ops_token(&state, req.headers(), ip) {
+    if !counted(path, route) || synthetic || has_ops_token(&state, req.headers(), ip) {
         return next.run(req).await;
     }
-    let route = super::route_for(req.method().as_str(), path);
     let class = route.map_or(RateClass::Api, |r| r.class);
     let route_name = route.map_or("unmatched", |r| r.path);
     let allowance = match count(&state, ip, class, 1, route_name).await {
@@ -79,6 +79,13 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
         }
     }
     res
+}
+
+/// Whether the limiter counts a request: every `/api/` path (known or not) and the app's
+/// aliases outside it (`/auth/login`, `/health`, …), but never the probes `/healthz` and
+/// `/readyz` nor the web UI's files.
+fn counted(path: &str, route: Option<&super::RouteSpec>) -> bool {
+    path.starts_with("/api/") || route.is_some_and(|r| !matches!(r.path, "/healthz" | "/readyz"))
 }
 
 /// Charges `cost` more requests of a counted request's class (see [`Counted`]) from its
@@ -168,6 +175,21 @@ async fn count(
                     ),
                 )
                 .await;
+                crate::service::notifications::raise(
+                    state,
+                    crate::service::notifications::Alert {
+                        kind: "ip.block",
+                        severity: "warning",
+                        summary: format!(
+                            "{key} blocked for {} minutes after repeated {} rate-limit refusals",
+                            limits.block_ms / 60_000,
+                            class.as_str()
+                        ),
+                        details: json!({"address": key, "class": class.as_str(),
+                                        "until": crate::service::runs::rfc3339(until)}),
+                    },
+                )
+                .await;
             }
             let retry = secs_until(reset_at, now).to_string();
             Err(ApiError::new(
@@ -207,5 +229,19 @@ mod tests {
         assert_eq!(super::secs_until(1_000, 0), 1);
         assert_eq!(super::secs_until(1_001, 0), 2);
         assert_eq!(super::secs_until(0, 5), 0);
+    }
+
+    #[test]
+    fn api_paths_and_aliases_are_counted_but_not_probes_or_pages() {
+        let counted =
+            |method: &str, path: &str| super::counted(path, crate::http::route_for(method, path));
+        assert!(counted("POST", "/api/auth/login"));
+        assert!(counted("GET", "/api/no/such/route"));
+        assert!(counted("POST", "/auth/login"));
+        assert!(counted("POST", "/auth/mfa"));
+        assert!(counted("GET", "/health"));
+        assert!(!counted("GET", "/healthz"));
+        assert!(!counted("GET", "/readyz"));
+        assert!(!counted("GET", "/projects"));
     }
 }

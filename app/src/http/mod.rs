@@ -182,6 +182,18 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (
             spec(
                 "GET",
+                "/health",
+                Public,
+                &[],
+                200,
+                None,
+                "Alias of GET /api/phase1/health",
+            ),
+            get(public::health),
+        ),
+        (
+            spec(
+                "GET",
                 "/api/phase1/version",
                 Public,
                 &[],
@@ -238,6 +250,34 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 200,
                 Some("MfaBody"),
                 "MFA token and TOTP code: the session (body and cookies)",
+            )
+            .limited(RateClass::Auth)
+            .body_limit(body::SIGN_IN_BODY),
+            post(auth::mfa),
+        ),
+        (
+            spec(
+                "POST",
+                "/auth/login",
+                Public,
+                &[],
+                200,
+                Some("LoginBody"),
+                "Alias of POST /api/auth/login",
+            )
+            .limited(RateClass::Auth)
+            .body_limit(body::SIGN_IN_BODY),
+            post(auth::login),
+        ),
+        (
+            spec(
+                "POST",
+                "/auth/mfa",
+                Public,
+                &[],
+                200,
+                Some("MfaBody"),
+                "Alias of POST /api/auth/mfa",
             )
             .limited(RateClass::Auth)
             .body_limit(body::SIGN_IN_BODY),
@@ -938,6 +978,31 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             spec(
+                "GET",
+                "/api/phase1/reports/daily",
+                Ops,
+                &[],
+                200,
+                None,
+                "The daily report (?date=YYYY-MM-DD; Markdown with Accept: text/markdown)",
+            )
+            .produces(&["application/json", "text/markdown; charset=utf-8"]),
+            get(ops::daily_report),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/notifications/status",
+                Ops,
+                &[],
+                200,
+                None,
+                "The alert delivery queue: depth, delivered, failed, oldest pending, last error",
+            ),
+            get(ops::notifications),
+        ),
+        (
+            spec(
                 "POST",
                 "/api/phase1/internal/shard",
                 Internal,
@@ -1030,18 +1095,10 @@ async fn guard(
             };
         logged.flag_version = Some(evaluated.version());
         if let Some(off) = flags.iter().find(|f| !evaluated.on(f)) {
-            let mut res = ApiError::new(
-                StatusCode::FORBIDDEN,
-                "FEATURE_DISABLED",
-                "Feature disabled",
-                format!("feature flag {off} is off"),
-            )
-            .field("flag", *off)
-            .into_response();
+            let mut res = ApiError::feature_disabled(off).into_response();
             res.extensions_mut().insert(logged);
             return res;
         }
-        req.extensions_mut().insert(evaluated.options());
         req.extensions_mut().insert(evaluated);
     }
     if let Some(s) = session {
@@ -1256,7 +1313,7 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
         }
         _ => None,
     };
-    let samples = crate::service::metrics::request_samples(
+    let mut samples = crate::service::metrics::request_samples(
         route,
         log_method.as_str(),
         status,
@@ -1264,6 +1321,13 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
         business,
     );
     let problem = res.extensions().get::<problem::ProblemSummary>().cloned();
+    if let Some(p) = &problem {
+        samples.count(
+            "problems_total",
+            &[("code", p.code), ("status", &status.to_string())],
+            1.0,
+        );
+    }
     crate::service::events::after_request(
         &state,
         samples,

@@ -51,7 +51,8 @@ pub struct ProjectBody {
     project: Object,
 }
 
-/// A run request: exactly one of `project_id`, `project`, `fixture`; `ranges` or `preset`.
+/// A run request: at most one of `project_id`, `project`, `fixture` (none: the caller's draft,
+/// else their newest saved project); `ranges` or `preset`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct RunBody {
@@ -76,14 +77,20 @@ pub struct RunBody {
     /// Queue the run and answer 202.
     #[schema(rename = "async")]
     is_async: Option<bool>,
+    /// A ruleset version the engine has ("v1.0").
+    ruleset_version: Option<String>,
+    /// The engine feature flags to run with (reverse_dscr_engine, gates_ab,
+    /// repo_eligibility_rules, viability_tiering, input_hierarchy_processor): the run's
+    /// options are exactly these, each of which must be on for the caller.
+    features: Option<Vec<String>>,
 }
 
 /// `{project_id, preset}`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ApplyPresetBody {
-    /// A saved project.
-    project_id: String,
+    /// A saved project (default: the caller's draft, else their newest saved project).
+    project_id: Option<String>,
     /// repo_first, balanced or value_max.
     preset: String,
 }
@@ -139,12 +146,14 @@ pub struct ShardRequest {
     end: u64,
 }
 
-/// `{email, password}`.
+/// `{email (or username), password}`, as JSON or form-encoded.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct LoginBody {
     /// The account's email (case does not matter).
-    email: String,
+    email: Option<String>,
+    /// Another name for `email`.
+    username: Option<String>,
     /// Its password.
     password: String,
 }
@@ -153,8 +162,8 @@ pub struct LoginBody {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct MfaBody {
-    /// The token `POST /api/auth/login` returned.
-    mfa_token: String,
+    /// The token `POST /api/auth/login` returned (default: login's `phase1_mfa` cookie).
+    mfa_token: Option<String>,
     /// The 6-digit TOTP code.
     code: String,
 }
@@ -182,7 +191,7 @@ pub struct NewUserBody {
 }
 
 /// `{changes or updates: {flag: bool | {enabled, admin_only, rollout_percentage,
-/// allowlist: {emails, ips}}}}`, with If-Match.
+/// allowlist: {emails, ips}}}}`, or that map alone (`{"gates_ab": false}`); If-Match optional.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct FlagsBody {
@@ -198,6 +207,8 @@ pub struct FlagsBody {
 pub struct RollbackBody {
     /// Why (recorded in the audit row).
     reason: Option<String>,
+    /// 0 (the only percentage a rollback goes to).
+    target_percentage: Option<u8>,
 }
 
 /// `{allowlist: [emails], percentage, ips: [CIDRs], flags?}`, with If-Match.
@@ -234,6 +245,8 @@ pub struct RolloutBody {
     target: String,
     /// Start a fresh rollout at ADMIN_ONLY rather than CANARY_1.
     admin_only: Option<bool>,
+    /// When the operator expects to reach the target (free text, echoed in the plan).
+    eta: Option<String>,
 }
 
 /// `{interval, actions, alert_threshold: {error_rate, p95_ms}}`.

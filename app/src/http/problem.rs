@@ -109,6 +109,17 @@ impl ApiError {
         )
     }
 
+    /// 403 FEATURE_DISABLED naming the flag that is off for the caller.
+    pub fn feature_disabled(flag: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FEATURE_DISABLED",
+            "Feature disabled",
+            format!("feature flag {flag} is off"),
+        )
+        .field("flag", flag)
+    }
+
     /// 403 FORBIDDEN.
     pub fn forbidden(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "Forbidden", detail)

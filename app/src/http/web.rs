@@ -53,9 +53,13 @@ pub const SCREENS: &[(&str, &str)] = &[
     ("/runs/{run_id}/structures/{rank}", "structure.html"),
 ];
 
+/// The app's routes outside `/api/`: the probes and the operators' aliases.
+pub const APP_PATHS_OUTSIDE_API: &[&str] =
+    &["/healthz", "/readyz", "/health", "/auth/login", "/auth/mfa"];
+
 /// The Content-Security-Policy `vercel.json` gives `path`.
 pub fn csp_for(path: &str) -> &'static str {
-    if path.starts_with("/api/") || path == "/healthz" || path == "/readyz" {
+    if path.starts_with("/api/") || APP_PATHS_OUTSIDE_API.contains(&path) {
         API_CSP
     } else {
         PAGE_CSP
@@ -296,6 +300,8 @@ mod tests {
     fn the_api_and_probes_get_the_empty_policy_and_pages_their_own() {
         assert_eq!(csp_for("/api/phase1/health"), API_CSP);
         assert_eq!(csp_for("/healthz"), API_CSP);
+        assert_eq!(csp_for("/health"), API_CSP);
+        assert_eq!(csp_for("/auth/login"), API_CSP);
         assert_eq!(csp_for("/runs/x"), PAGE_CSP);
         assert_eq!(csp_for("/"), PAGE_CSP);
     }

@@ -56,6 +56,8 @@ pub struct Event<'a> {
     pub new: Value,
     /// The versioned setting's version before and after, for changes to one.
     pub versions: Option<(u64, u64)>,
+    /// For a versioned write: whether If-Match made it conditional.
+    pub conditional: Option<bool>,
 }
 
 impl<'a> Event<'a> {
@@ -68,7 +70,14 @@ impl<'a> Event<'a> {
             old: Value::Null,
             new: Value::Null,
             versions: None,
+            conditional: None,
         }
+    }
+
+    /// Records whether a versioned write was conditional (If-Match) or not.
+    pub fn conditional(mut self, conditional: bool) -> Event<'a> {
+        self.conditional = Some(conditional);
+        self
     }
 
     /// Names whom it concerns.
@@ -117,8 +126,12 @@ pub async fn record(state: &AppState, origin: &Origin, event: Event<'_>) -> Stri
         new,
         version_before: event.versions.map(|v| v.0),
         version_after: event.versions.map(|v| v.1),
+        conditional: event.conditional,
     };
     let written = state.stores.doc.append_audit(&row).await;
+    let mut counted = crate::service::metrics::Samples::new();
+    counted.count("audit_events_total", &[("action", event.action)], 1.0);
+    crate::service::metrics::add_or_log(state, &counted).await;
     let subject_hash = event
         .subject
         .filter(|s| s.contains('@'))

@@ -131,12 +131,13 @@ pub async fn describe(
 }
 
 /// Enters `phase`: the canary state if its version is `expected` (None: whatever it is,
-/// for rollbacks), then the controlled flags. Returns the new canary version.
+/// retried on a concurrent change), then the controlled flags. `conditional` says, for the
+/// audit row, whether the caller sent If-Match. Returns the new canary version.
 pub async fn enter(
     state: &AppState,
     origin: &Origin,
     actor: &str,
-    expected: Option<u64>,
+    (expected, conditional): (Option<u64>, bool),
     phase: Phase,
     reason: &str,
 ) -> Result<u64, StoreError> {
@@ -181,7 +182,8 @@ pub async fn enter(
     };
     let event = Event::new(action, actor)
         .change(json!(before), json!(after))
-        .versions(version.saturating_sub(1), version);
+        .versions(version.saturating_sub(1), version)
+        .conditional(conditional);
     audit::record(state, origin, event).await;
     tracing::info!(
         target: "phase1::canary",
@@ -233,7 +235,7 @@ async fn apply_flags(
             origin,
             actor,
             "flags.canary",
-            current.version,
+            Some(current.version),
             &changes,
         )
         .await
@@ -305,13 +307,34 @@ pub async fn evaluate(state: &AppState, origin: &Origin, actor: &str) -> Result<
             .map(|c| c.name)
             .collect();
         let reason = format!("automatic rollback: {} breached", names.join(", "));
-        let version = enter(state, origin, actor, None, Phase::RolledBack, &reason).await?;
+        let version = enter(
+            state,
+            origin,
+            actor,
+            (None, false),
+            Phase::RolledBack,
+            &reason,
+        )
+        .await?;
         let mut s = metrics::Samples::new();
         s.count("canary_rollbacks_total", &[("trigger", "automatic")], 1.0);
         metrics::add_or_log(state, &s).await;
         crate::service::events::error(
             state,
             json!({"kind": "canary.rollback", "from": c.phase, "reasons": j.reasons}),
+        )
+        .await;
+        crate::service::notifications::raise(
+            state,
+            crate::service::notifications::Alert {
+                kind: "canary.rollback",
+                severity: "page",
+                summary: format!(
+                    "the canary rolled back from {} by itself: every Phase-1 feature is off",
+                    c.phase.as_str()
+                ),
+                details: json!({"from": c.phase, "reasons": j.reasons, "version": version}),
+            },
         )
         .await;
         out["rolled_back"] = json!(true);
@@ -383,7 +406,15 @@ pub async fn rollback_all(
 ) -> Result<Value, StoreError> {
     let started = std::time::Instant::now();
     let applied = flags::disable_all(state, origin, actor, reason).await?;
-    let canary_version = enter(state, origin, actor, None, Phase::RolledBack, reason).await?;
+    let canary_version = enter(
+        state,
+        origin,
+        actor,
+        (None, false),
+        Phase::RolledBack,
+        reason,
+    )
+    .await?;
     let check = flags::load(state.stores.doc.as_ref()).await?;
     let all_off = check.set.iter().all(|(_, f)| !f.enabled);
     let time_to_recovery_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -396,6 +427,19 @@ pub async fn rollback_all(
         flag_version = check.version,
         "every Phase-1 flag rolled back"
     );
+    crate::service::notifications::raise(
+        state,
+        crate::service::notifications::Alert {
+            kind: "rollback.emergency",
+            severity: "page",
+            summary: format!(
+                "emergency rollback by {actor}: every Phase-1 feature is off ({reason})"
+            ),
+            details: json!({"actor": actor, "reason": reason, "route": origin.route,
+                            "time_to_recovery_ms": time_to_recovery_ms}),
+        },
+    )
+    .await;
     Ok(json!({
         "rolled_back": all_off,
         "version": check.version,

@@ -39,6 +39,11 @@ pub async fn recent(state: &AppState, list: &str, n: u64) -> Result<Vec<Value>, 
 
 /// After every response: its metrics, an error event for a 5xx, and the store calls this
 /// process saw over the slow threshold since the last response.
+///
+/// When the key-value store does not take the metrics, the lists are not tried either (each
+/// attempt would wait for the store's timeout; an error event is still logged), and the first
+/// failed push of a slow call ends the pushing: a push that fails is itself a slow call, so
+/// pushing on would refill the list the next response drains while the store is down.
 pub async fn after_request(
     state: &AppState,
     mut samples: Samples,
@@ -52,22 +57,32 @@ pub async fn after_request(
     for call in &slow {
         samples.count("store_slow_calls_total", &[("store", call.store)], 1.0);
     }
-    metrics::add_or_log(state, &samples).await;
+    let stored = match metrics::add(state, &samples).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(target: "phase1::metrics", error = %e, "metrics not recorded");
+            false
+        }
+    };
     if status >= 500 {
         let (code, detail) = problem.map_or((None, None), |p| (Some(p.code), Some(p.detail)));
-        error(
-            state,
-            json!({
-                "kind": "response",
-                "request_id": request_id,
-                "route": route,
-                "method": method,
-                "status": status,
-                "code": code,
-                "detail": detail,
-            }),
-        )
-        .await;
+        let event = json!({
+            "kind": "response",
+            "request_id": request_id,
+            "route": route,
+            "method": method,
+            "status": status,
+            "code": code,
+            "detail": detail,
+        });
+        if stored {
+            error(state, event).await;
+        } else {
+            tracing::error!(target: "phase1::events", event = %event, "error event (not stored: the key-value store is down)");
+        }
+    }
+    if !stored {
+        return;
     }
     for call in slow {
         let entry = json!({
@@ -78,7 +93,8 @@ pub async fn after_request(
             "request_id": request_id,
         });
         if let Err(e) = state.stores.kv.push_recent(SLOW, &entry, KEEP, TTL).await {
-            tracing::warn!(target: "phase1::events", error = %e, "slow call not stored");
+            tracing::warn!(target: "phase1::events", error = %e, "slow calls not stored");
+            break;
         }
     }
 }

@@ -137,41 +137,51 @@ pub struct Applied {
     pub audit_id: String,
 }
 
-/// Applies `changes` if the stored version is `expected` (else 412), in one versioned
-/// write, with one audit row holding the changed flags before and after.
+/// Applies `changes` in one versioned write, with one audit row holding the changed flags
+/// before and after: to version `expected` when given (else 412), or to whatever version is
+/// current (retried on a concurrent change; the audit row says `conditional: false`).
 pub async fn update(
     state: &AppState,
     origin: &Origin,
     actor: &str,
     action: &'static str,
-    expected: u64,
+    expected: Option<u64>,
     changes: &BTreeMap<String, FlagChange>,
 ) -> Result<Applied, StoreError> {
-    let current = load(state.stores.doc.as_ref()).await?;
-    if current.version != expected {
-        return Err(StoreError::VersionConflict {
-            expected: Some(expected),
-            found: Some(current.version),
-        });
-    }
-    let mut next = current.set.clone();
-    for (name, change) in changes {
-        if let Some(f) = next.get_mut(name) {
-            change.apply(f);
+    let mut attempts = 0;
+    loop {
+        let current = load(state.stores.doc.as_ref()).await?;
+        if let Some(e) = expected.filter(|e| *e != current.version) {
+            return Err(StoreError::VersionConflict {
+                expected: Some(e),
+                found: Some(current.version),
+            });
+        }
+        let mut next = current.set.clone();
+        for (name, change) in changes {
+            if let Some(f) = next.get_mut(name) {
+                change.apply(f);
+            }
+        }
+        let names: Vec<String> = changes.keys().cloned().collect();
+        let note = Note {
+            extra: Value::Null,
+            conditional: Some(expected.is_some()),
+        };
+        match write(state, origin, actor, action, &current, next, names, note).await {
+            Err(StoreError::VersionConflict { .. }) if expected.is_none() && attempts < 20 => {
+                attempts += 1;
+            }
+            other => return other,
         }
     }
-    let names: Vec<String> = changes.keys().cloned().collect();
-    write(
-        state,
-        origin,
-        actor,
-        action,
-        &current,
-        next,
-        names,
-        Value::Null,
-    )
-    .await
+}
+
+/// What an audit row of a flag write adds: details merged into `new`, and whether the write
+/// was conditional.
+struct Note {
+    extra: Value,
+    conditional: Option<bool>,
 }
 
 /// Turns every Phase-1 flag off without a version precondition (an emergency must not
@@ -192,7 +202,10 @@ pub async fn disable_all(
             }
         }
         let names = FLAGS.iter().map(|f| f.to_string()).collect();
-        let note = json!({"reason": reason});
+        let note = Note {
+            extra: json!({"reason": reason}),
+            conditional: None,
+        };
         match write(
             state,
             origin,
@@ -220,7 +233,7 @@ async fn write(
     current: &Stored,
     next: FlagSet,
     names: Vec<String>,
-    note: Value,
+    note: Note,
 ) -> Result<Applied, StoreError> {
     let expected = (current.version > 0).then_some(current.version);
     let version = state
@@ -236,12 +249,15 @@ async fn write(
             .into()
     };
     let mut new = pick(&next);
-    if let (Value::Object(m), Value::Object(extra)) = (&mut new, note) {
+    if let (Value::Object(m), Value::Object(extra)) = (&mut new, note.extra) {
         m.extend(extra);
     }
-    let event = Event::new(action, actor)
+    let mut event = Event::new(action, actor)
         .change(pick(&current.set), new)
         .versions(current.version, version);
+    if let Some(c) = note.conditional {
+        event = event.conditional(c);
+    }
     let audit_id = audit::record(state, origin, event).await;
     Ok(Applied {
         version,

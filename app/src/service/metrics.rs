@@ -29,6 +29,16 @@ pub const TOTALS: i64 = 0;
 pub const MINUTE_TTL: Duration = Duration::from_secs(26 * 3600);
 /// How long the lifetime bucket is kept after its last change.
 pub const TOTALS_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
+/// A day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+/// How long a day bucket (the daily report's figures) is kept after its last change.
+pub const DAY_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// The bucket that holds the sums of the UTC day `epoch_day` (days since 1970-01-01):
+/// negative, below [`TOTALS`], so no minute window ever reads it.
+pub fn day_bucket(epoch_day: i64) -> i64 {
+    -epoch_day - 1
+}
 
 /// Sums by series, over one or more buckets.
 pub type Sums = BTreeMap<String, f64>;
@@ -91,7 +101,7 @@ pub const HISTOGRAMS: [Histogram; 5] = [
 ];
 
 /// Every counter family: name and help.
-pub const COUNTERS: [(&str, &str); 20] = [
+pub const COUNTERS: [(&str, &str); 24] = [
     ("request_count_total", "Requests, by route, method and status"),
     ("error_count_total", "Responses with a 5xx status, by route"),
     ("business_requests_total", "Business requests of non-admin users, by outcome (success: 2xx/3xx, error: 5xx, other: 4xx)"),
@@ -112,6 +122,10 @@ pub const COUNTERS: [(&str, &str); 20] = [
     ("canary_rollbacks_total", "Automatic and manual rollbacks"),
     ("canary_alerts_total", "Canary alerts raised to operators, by criterion"),
     ("store_slow_calls_total", "Store calls over PHASE1_SLOW_MS, by store"),
+    ("problems_total", "Problem answers (4xx and 5xx), by code and status"),
+    ("runs_by_feature_total", "Runs executed by the engine, by engine feature flag in force"),
+    ("audit_events_total", "Security and administrative events, by action"),
+    ("alert_deliveries_total", "Alert delivery attempts, by outcome (delivered, retry, dead)"),
 ];
 
 /// Observations to add, built up and then written with [`add`].
@@ -211,22 +225,31 @@ pub fn minute(ms: Millis) -> i64 {
     ms.div_euclid(60_000)
 }
 
-/// Writes `samples` to the current minute and to the lifetime totals.
+/// Writes `samples` to the current minute, the lifetime totals and the current day.
 pub async fn add(state: &AppState, samples: &Samples) -> Result<(), StoreError> {
     if samples.is_empty() {
         return Ok(());
     }
     let (pairs, lifetime) = (samples.as_pairs(), samples.lifetime_pairs());
     let kv = state.stores.kv.as_ref();
-    let now = minute(state.clock.now_ms());
+    let now_ms = state.clock.now_ms();
+    let now = minute(now_ms);
     if lifetime.is_empty() {
         return kv.add_metrics(now, &pairs, MINUTE_TTL).await;
     }
-    let (a, b) = tokio::join!(
+    let today = day_bucket(now_ms.div_euclid(DAY_MS));
+    let (a, b, c) = tokio::join!(
         kv.add_metrics(now, &pairs, MINUTE_TTL),
-        kv.add_metrics(TOTALS, &lifetime, TOTALS_TTL)
+        kv.add_metrics(TOTALS, &lifetime, TOTALS_TTL),
+        kv.add_metrics(today, &lifetime, DAY_TTL)
     );
-    a.and(b)
+    a.and(b).and(c)
+}
+
+/// The sums of the UTC day `epoch_day` (empty once its bucket has expired).
+pub async fn day(state: &AppState, epoch_day: i64) -> Result<Sums, StoreError> {
+    let bucket = day_bucket(epoch_day);
+    Ok(merge(&state.stores.kv.read_metrics(bucket, bucket).await?))
 }
 
 /// [`add`], logging instead of failing: metrics never fail the work they measure.
@@ -329,11 +352,15 @@ pub fn request_samples(
 /// `baseline_mb` (this instance's resident set when it started), which the canary judges.
 pub fn run_samples(
     stats: &phase1_core::document::Stats,
+    features: &[String],
     repo_rules: bool,
     baseline_mb: Option<f64>,
 ) -> Samples {
     let mut s = Samples::new();
     let stats_json = serde_json::to_value(stats).unwrap_or(Value::Null);
+    for f in features {
+        s.count("runs_by_feature_total", &[("feature", f)], 1.0);
+    }
     s.count("runs_total", &[], 1.0)
         .count("permutations_processed_total", &[], stats.evaluated as f64)
         .count("gate_a_pruned_count", &[], stats.gate_a_pruned as f64)
@@ -524,6 +551,38 @@ pub fn prometheus(totals: &Sums) -> String {
     out
 }
 
+/// The `store_ready` gauges of the exposition: 1 when the store answered a ping, else 0.
+pub fn readiness(document: bool, key_value: bool) -> String {
+    format!(
+        "# HELP store_ready Whether the store answered a ping at this scrape (1) or not (0)\n\
+         # TYPE store_ready gauge\n\
+         store_ready{{store=\"document\"}} {}\nstore_ready{{store=\"key_value\"}} {}\n",
+        u8::from(document),
+        u8::from(key_value)
+    )
+}
+
+/// `samples` as one bucket would hold them (sums, and maxima for `max:` series).
+#[cfg(test)]
+pub(crate) fn sums_of(samples: &Samples) -> Sums {
+    let mut bucket: BTreeMap<String, f64> = BTreeMap::new();
+    for (k, v) in samples.as_pairs() {
+        let e = bucket
+            .entry(k.to_string())
+            .or_insert(if k.starts_with("max:") {
+                f64::NEG_INFINITY
+            } else {
+                0.0
+            });
+        if k.starts_with("max:") {
+            *e = e.max(v);
+        } else {
+            *e += v;
+        }
+    }
+    merge(&MetricBuckets::from([(1, bucket)]))
+}
+
 /// The dashboard tiles over the last `minutes` minutes.
 pub async fn summary(state: &AppState, minutes: i64) -> Result<Value, StoreError> {
     let now = minute(state.clock.now_ms());
@@ -576,13 +635,7 @@ mod tests {
     use super::*;
 
     fn sums(s: &Samples) -> Sums {
-        let mut b = MetricBuckets::new();
-        let mut bucket = BTreeMap::new();
-        for (k, v) in s.as_pairs() {
-            *bucket.entry(k.to_string()).or_insert(0.0) += v;
-        }
-        b.insert(1, bucket);
-        merge(&b)
+        sums_of(s)
     }
 
     #[test]
@@ -708,6 +761,14 @@ mod tests {
         let m = merge(&b);
         assert_eq!(m["max:m"], 9.0);
         assert_eq!(m["c"], 3.0);
+    }
+
+    #[test]
+    fn readiness_is_one_gauge_per_store() {
+        let text = readiness(true, false);
+        assert!(text.contains("# TYPE store_ready gauge\n"));
+        assert!(text.contains("store_ready{store=\"document\"} 1\n"));
+        assert!(text.contains("store_ready{store=\"key_value\"} 0\n"));
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod events;
 pub mod fixtures;
 pub mod flags;
 pub mod metrics;
+pub mod notifications;
+pub mod report;
 pub mod runs;
 pub mod sessions;
 pub mod shards;

@@ -2,6 +2,7 @@
 //! to other instances), the result cache, and the sync/async decision.
 
 use super::fixtures;
+use super::flags::Evaluated;
 use super::shards::{self, ShardRequest};
 use crate::http::auth::Session;
 use crate::http::problem::ApiError;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Fields a run request may hold.
-pub const RUN_FIELDS: [&str; 10] = [
+pub const RUN_FIELDS: [&str; 12] = [
     "project_id",
     "project",
     "fixture",
@@ -30,7 +31,109 @@ pub const RUN_FIELDS: [&str; 10] = [
     "objective",
     "sample",
     "async",
+    "ruleset_version",
+    "features",
 ];
+
+/// The feature flags that change what a run does, which `features` may name: the run route's
+/// own flag, then those that select engine options (engine spec §11).
+pub const ENGINE_FEATURES: [&str; 5] = [
+    "reverse_dscr_engine",
+    "gates_ab",
+    "repo_eligibility_rules",
+    "viability_tiering",
+    "input_hierarchy_processor",
+];
+
+/// How long a validated project is kept as its author's draft.
+pub const DRAFT_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Where a request's project came from (`provenance.project_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectSource {
+    /// The body's `project`.
+    Project,
+    /// The body's `project_id`.
+    ProjectId,
+    /// The body's `fixture`.
+    Fixture,
+    /// None given: the caller's draft (their last valid `projects/validate`).
+    Draft,
+    /// None given and no draft: the caller's most recently saved project.
+    LatestProject,
+}
+
+impl ProjectSource {
+    const ALL: [ProjectSource; 5] = [
+        ProjectSource::Project,
+        ProjectSource::ProjectId,
+        ProjectSource::Fixture,
+        ProjectSource::Draft,
+        ProjectSource::LatestProject,
+    ];
+
+    /// The source recorded as `name`.
+    pub fn named(name: &str) -> Option<ProjectSource> {
+        ProjectSource::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The name provenance records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectSource::Project => "project",
+            ProjectSource::ProjectId => "project_id",
+            ProjectSource::Fixture => "fixture",
+            ProjectSource::Draft => "draft",
+            ProjectSource::LatestProject => "latest_project",
+        }
+    }
+}
+
+/// The project a request without one means: the caller's draft, else their most recently
+/// saved project.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CurrentProject {
+    /// The draft's project document.
+    Draft(Value),
+    /// The newest saved project.
+    Saved(crate::store::model::ProjectRecord),
+}
+
+impl CurrentProject {
+    /// Where it came from.
+    pub fn source(&self) -> ProjectSource {
+        match self {
+            CurrentProject::Draft(_) => ProjectSource::Draft,
+            CurrentProject::Saved(_) => ProjectSource::LatestProject,
+        }
+    }
+}
+
+/// `owner`'s current project: the draft, else the newest saved project, else None.
+pub async fn current_project(
+    state: &AppState,
+    owner: &str,
+) -> Result<Option<CurrentProject>, crate::store::StoreError> {
+    if let Some(draft) = state.stores.kv.get_draft(owner).await? {
+        return Ok(Some(CurrentProject::Draft(draft)));
+    }
+    let newest = crate::store::model::Page {
+        offset: 0,
+        limit: 1,
+    };
+    let saved = state.stores.doc.list_projects(Some(owner), newest).await?;
+    Ok(saved.into_iter().next().map(CurrentProject::Saved))
+}
+
+/// The field error of a request that names no project when there is none to fall back on.
+pub fn no_current_project() -> FieldError {
+    FieldError::new(
+        "project",
+        "no project given and none to fall back on: send project, project_id or fixture, or \
+         validate one (POST /api/phase1/projects/validate keeps it as your draft for 24 hours) \
+         or save one (POST /api/phase1/projects)",
+    )
+}
 
 /// A run request, resolved and validated.
 #[derive(Debug, Clone)]
@@ -41,6 +144,10 @@ pub struct Prepared {
     pub input: Arc<RunInput>,
     /// Engine options in force.
     pub options: Options,
+    /// The engine feature flags in force (provenance `features`).
+    pub features: Vec<String>,
+    /// Where the project came from (provenance `project_source`).
+    pub project_source: ProjectSource,
     /// The stored project it came from.
     pub project_id: Option<String>,
     /// Hash of everything that determines the result.
@@ -49,38 +156,125 @@ pub struct Prepared {
     pub wants_async: bool,
 }
 
-/// Resolves the project source (project_id, project or fixture) and the ranges of a body
-/// into a fixture-shaped document, and parses it. `allowed` lists the body's permitted keys.
+/// The engine feature flags in force under `options`: the run route's own, and one per
+/// option that is on.
+pub fn features_of(options: Options) -> Vec<String> {
+    let on = [
+        true,
+        options.enforce_gates,
+        options.repo_rules,
+        options.tiering,
+        options.input_hierarchy,
+    ];
+    ENGINE_FEATURES
+        .iter()
+        .zip(on)
+        .filter(|(_, on)| *on)
+        .map(|(f, _)| f.to_string())
+        .collect()
+}
+
+/// The engine options of a request: exactly its `features` when it names them (each must be
+/// on for the caller: 403 FEATURE_DISABLED naming the first that is not), else those the
+/// caller's flags select. Shape problems go to `errors`.
+fn engine_options(
+    given: Option<&Value>,
+    flags: &Evaluated,
+    errors: &mut Vec<FieldError>,
+) -> Result<Options, ApiError> {
+    let Some(given) = given.filter(|v| !v.is_null()) else {
+        return Ok(flags.options());
+    };
+    let Value::Array(items) = given else {
+        errors.push(FieldError::new(
+            "features",
+            format!(
+                "must be a list of engine feature flags ({})",
+                ENGINE_FEATURES.join(", ")
+            ),
+        ));
+        return Ok(flags.options());
+    };
+    let mut named = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.as_str().filter(|f| ENGINE_FEATURES.contains(f)) {
+            Some(f) => named.push(f),
+            None => errors.push(FieldError::new(
+                format!("features[{i}]"),
+                format!(
+                    "is not an engine feature flag (flags: {})",
+                    ENGINE_FEATURES.join(", ")
+                ),
+            )),
+        }
+    }
+    if let Some(off) = named.iter().find(|f| !flags.on(f)) {
+        return Err(ApiError::feature_disabled(off));
+    }
+    Ok(Options {
+        enforce_gates: named.contains(&"gates_ab"),
+        repo_rules: named.contains(&"repo_eligibility_rules"),
+        tiering: named.contains(&"viability_tiering"),
+        input_hierarchy: named.contains(&"input_hierarchy_processor"),
+    })
+}
+
+/// Checks `ruleset_version` (optional) against the rulesets the engine has.
+fn check_ruleset_version(state: &AppState, given: Option<&Value>, errors: &mut Vec<FieldError>) {
+    let have = [state.rules.version()];
+    match given.filter(|v| !v.is_null()) {
+        None => {}
+        Some(Value::String(v)) if have.contains(&v.as_str()) => {}
+        Some(_) => errors.push(FieldError::new(
+            "ruleset_version",
+            format!(
+                "must be a ruleset version the engine has: {}",
+                have.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Resolves the project source (project_id, project or fixture; none: the caller's current
+/// project), the ranges and the engine options of a body into a fixture-shaped document,
+/// and parses it. `allowed` lists the body's permitted keys.
 pub async fn prepare(
     state: &AppState,
     session: &Session,
     body: &Map<String, Value>,
-    options: Options,
+    flags: &Evaluated,
     allowed: &[&str],
 ) -> Result<Prepared, ApiError> {
     let mut errors = crate::http::body::unknown_keys(body, allowed);
     let given = |k: &str| body.get(k).filter(|v| !v.is_null());
+    let options = engine_options(given("features"), flags, &mut errors)?;
+    check_ruleset_version(state, given("ruleset_version"), &mut errors);
     let sources: Vec<&str> = ["project_id", "project", "fixture"]
         .into_iter()
         .filter(|k| given(k).is_some())
         .collect();
     let mut doc = Map::new();
     let mut project_id = None;
+    let mut project_source = ProjectSource::Project;
     match sources.as_slice() {
-        ["fixture"] => match given("fixture")
-            .and_then(Value::as_str)
-            .and_then(fixtures::get)
-        {
-            Some(Value::Object(f)) => doc = f,
-            _ => errors.push(FieldError::new(
-                "fixture",
-                format!("must be one of {}", fixtures::NAMES.join(", ")),
-            )),
-        },
+        ["fixture"] => {
+            project_source = ProjectSource::Fixture;
+            match given("fixture")
+                .and_then(Value::as_str)
+                .and_then(fixtures::get)
+            {
+                Some(Value::Object(f)) => doc = f,
+                _ => errors.push(FieldError::new(
+                    "fixture",
+                    format!("must be one of {}", fixtures::NAMES.join(", ")),
+                )),
+            }
+        }
         ["project"] => {
             doc.insert("project".into(), body["project"].clone());
         }
         ["project_id"] => {
+            project_source = ProjectSource::ProjectId;
             let id = given("project_id")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
@@ -92,10 +286,20 @@ pub async fn prepare(
                 _ => return Err(ApiError::not_found(format!("no project {id:?}"))),
             }
         }
-        [] => errors.push(FieldError::new(
-            "project",
-            "one of project, project_id or fixture is required",
-        )),
+        [] => match current_project(state, &session.email).await? {
+            Some(current) => {
+                project_source = current.source();
+                let project = match current {
+                    CurrentProject::Draft(project) => project,
+                    CurrentProject::Saved(record) => {
+                        project_id = Some(record.id);
+                        record.project
+                    }
+                };
+                doc.insert("project".into(), project);
+            }
+            None => errors.push(no_current_project()),
+        },
         _ => errors.push(FieldError::new(
             "project",
             "give only one of project, project_id and fixture",
@@ -135,6 +339,8 @@ pub async fn prepare(
                 request,
                 input: Arc::new(input),
                 options,
+                features: features_of(options),
+                project_source,
                 project_id,
                 cache_key,
                 wants_async,
@@ -365,12 +571,12 @@ where
     } else {
         0.0
     });
-    finished(state, run_id, &doc, p.options.repo_rules).await;
+    finished(state, run_id, &doc, p).await;
     Ok(doc)
 }
 
 /// The log line and the metrics of a finished run.
-async fn finished(state: &AppState, run_id: Option<&str>, doc: &RunDocument, repo_rules: bool) {
+async fn finished(state: &AppState, run_id: Option<&str>, doc: &RunDocument, p: &Prepared) {
     let pv = &doc.provenance;
     tracing::info!(
         target: "phase1::run",
@@ -391,7 +597,12 @@ async fn finished(state: &AppState, run_id: Option<&str>, doc: &RunDocument, rep
     );
     crate::service::metrics::add_or_log(
         state,
-        &crate::service::metrics::run_samples(&doc.stats, repo_rules, state.memory_baseline_mb),
+        &crate::service::metrics::run_samples(
+            &doc.stats,
+            &p.features,
+            p.options.repo_rules,
+            state.memory_baseline_mb,
+        ),
     )
     .await;
 }
@@ -399,12 +610,25 @@ async fn finished(state: &AppState, run_id: Option<&str>, doc: &RunDocument, rep
 /// A finished run's document as the API stores and returns it: the engine's document with
 /// `provenance.commit` added (api.md: "Provenance on every run: engine.md §10, plus
 /// `commit`").
-pub fn stored_document(state: &AppState, doc: &RunDocument) -> Result<Value, serde_json::Error> {
+pub fn stored_document(
+    state: &AppState,
+    p: &Prepared,
+    doc: &RunDocument,
+) -> Result<Value, serde_json::Error> {
     let mut value = serde_json::to_value(doc)?;
-    if let Some(Value::Object(p)) = value.get_mut("provenance") {
-        p.insert("commit".into(), json!(state.config.build.commit_sha));
-    }
+    value["provenance"]["commit"] = json!(state.config.build.commit_sha);
+    with_request_provenance(&mut value, p);
     Ok(value)
+}
+
+/// Adds what the request decided to a run document's provenance: the engine feature flags
+/// in force and where the project came from (also on a cached document, which another
+/// request may have made).
+pub fn with_request_provenance(doc: &mut Value, p: &Prepared) {
+    if let Some(Value::Object(prov)) = doc.get_mut("provenance") {
+        prov.insert("features".into(), json!(p.features));
+        prov.insert("project_source".into(), json!(p.project_source.as_str()));
+    }
 }
 
 /// RFC 3339 UTC with milliseconds.
@@ -436,7 +660,11 @@ pub fn record(state: &AppState, session: &Session, p: &Prepared, status: RunStat
         cardinality: p.input.ranges.cardinality(),
         created_at: now,
         finished_at: None,
-        request: json!({"request": p.request, "options": p.options}),
+        request: json!({
+            "request": p.request,
+            "options": p.options,
+            "project_source": p.project_source.as_str(),
+        }),
         cache_key: Some(p.cache_key.clone()),
         attempts: u32::from(running),
         worker: running.then(|| state.worker_id.clone()),
@@ -470,11 +698,17 @@ pub fn from_record(state: &AppState, run: &RunRecord) -> Result<Prepared, ApiErr
         .map_err(|e| ApiError::internal(format!("stored run options: {e}")))?;
     let request = run.request["request"].clone();
     let input = RunInput::parse(&request, &Overrides::default(), options, state.rules)?;
+    let project_source = run.request["project_source"]
+        .as_str()
+        .and_then(ProjectSource::named)
+        .unwrap_or(ProjectSource::Project);
     Ok(Prepared {
         cache_key: cache_key(state, &input),
         input: Arc::new(input),
         request,
         options,
+        features: features_of(options),
+        project_source,
         project_id: run.project_id.clone(),
         wants_async: false,
     })

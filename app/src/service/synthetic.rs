@@ -326,6 +326,19 @@ async fn transition(
         .kv
         .push_recent(ALERTS, &alert, 100, crate::service::events::TTL)
         .await?;
+    crate::service::notifications::raise(
+        state,
+        crate::service::notifications::Alert {
+            kind: "synthetic.alert",
+            severity: "page",
+            summary: format!(
+                "synthetic monitor over its thresholds: {}",
+                reasons.join("; ")
+            ),
+            details: alert.clone(),
+        },
+    )
+    .await;
     Ok(Some(alert))
 }
 

@@ -45,7 +45,7 @@ pub async fn process(state: &AppState, run: RunRecord) -> Result<(), StoreError>
     let now = state.clock.now_ms();
     match outcome {
         Ok(result) => {
-            let value = runs::stored_document(state, &result).unwrap_or_default();
+            let value = runs::stored_document(state, &prepared, &result).unwrap_or_default();
             doc.finish_run(&run.id, Some(&state.worker_id), &value, now)
                 .await?;
         }
@@ -100,12 +100,14 @@ pub async fn drain(state: &AppState) -> Result<u64, StoreError> {
     Ok(n)
 }
 
-/// The local background worker: drains the queue whenever woken, and once a second (to
-/// pick up runs whose worker died).
+/// The local background worker: drains the queue and delivers the alerts that are due
+/// whenever woken, and once a second (to pick up runs whose worker died and retries that
+/// came due).
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let _ = drain(&state).await;
+            let _ = crate::service::notifications::deliver_due(&state).await;
             tokio::select! {
                 () = state.wake.notified() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}

@@ -1,5 +1,6 @@
 //! The document store: projects, runs and their results, users, versioned settings (the
-//! flag set, the canary state), the append-only audit log, synthetic monitors.
+//! flag set, the canary state), the append-only audit log, synthetic monitors, the alert
+//! delivery queue.
 //!
 //! Implemented by MongoDB ([`super::mongo`]) and the embedded store ([`super::embedded`]).
 //! Every method either does all it says or nothing, and fails only with a
@@ -7,12 +8,16 @@
 
 use super::error::StoreError;
 use super::model::{
-    AuditRow, MonitorConfig, MonitorResult, Page, ProjectRecord, RunRecord, UserRecord, Versioned,
+    AttemptOutcome, AuditRow, Delivery, DeliveryStats, MonitorConfig, MonitorResult, Page,
+    ProjectRecord, RunRecord, UserRecord, Versioned,
 };
 use crate::clock::Millis;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::time::Duration;
+
+/// How long alert deliveries are kept after they were queued.
+pub const DELIVERY_RETENTION_MS: Millis = 30 * 86_400_000;
 
 /// Key of the feature-flag set among the versioned settings.
 pub const FLAGS_KEY: &str = "flags";
@@ -191,6 +196,32 @@ pub trait DocStore: Send + Sync {
         monitor_id: &str,
         limit: u64,
     ) -> Result<Vec<MonitorResult>, StoreError>;
+
+    /// Queues alert deliveries.
+    async fn enqueue_deliveries(&self, deliveries: &[Delivery]) -> Result<(), StoreError>;
+
+    /// Claims the pending delivery due first (`next_attempt_at` ≤ `now`, not held by a
+    /// worker whose hold lasts past `now`): held by `worker` until `now + lease_ms`.
+    /// Atomic: two workers never hold the same delivery.
+    async fn claim_delivery(
+        &self,
+        worker: &str,
+        now: Millis,
+        lease_ms: i64,
+    ) -> Result<Option<Delivery>, StoreError>;
+
+    /// Records how `worker`'s attempt at delivery `id` ended (attempts + 1, hold released);
+    /// false when the delivery is no longer held by that worker.
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        worker: &str,
+        now: Millis,
+        outcome: &AttemptOutcome,
+    ) -> Result<bool, StoreError>;
+
+    /// The queue at a glance, over the deliveries kept (30 days).
+    async fn delivery_stats(&self) -> Result<DeliveryStats, StoreError>;
 
     /// The feature-flag set.
     async fn get_flags(&self) -> Result<Option<Versioned<Value>>, StoreError> {

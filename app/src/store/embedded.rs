@@ -17,12 +17,13 @@
 //! Every operation reports its duration, under the trait method's name, to
 //! [`super::slow`].
 
-use super::doc::{DocStore, SchemaCheck};
+use super::doc::{DocStore, SchemaCheck, DELIVERY_RETENTION_MS};
 use super::error::StoreError;
 use super::kv::{KvStore, MetricBuckets};
 use super::model::{
-    AccountLock, AuditRow, LockPolicy, MonitorConfig, MonitorResult, Page, ProjectRecord,
-    RateDecision, RateLimit, Rotation, RunRecord, RunStatus, UserRecord, Versioned,
+    apply_outcome, stats_of, AccountLock, AttemptOutcome, AuditRow, Delivery, DeliveryStats,
+    DeliveryStatus, LockPolicy, MonitorConfig, MonitorResult, Page, ProjectRecord, RateDecision,
+    RateLimit, Rotation, RunRecord, RunStatus, UserRecord, Versioned,
 };
 use super::StoreSettings;
 use crate::clock::{Millis, SharedClock};
@@ -47,8 +48,9 @@ const MONITORS: Table = TableDefinition::new("monitors");
 const MONITOR_RESULTS: Table = TableDefinition::new("monitor_results");
 const KV: Table = TableDefinition::new("kv");
 const RECENT: Table = TableDefinition::new("recent");
+const DELIVERIES: Table = TableDefinition::new("deliveries");
 
-const TABLES: [Table; 10] = [
+const TABLES: [Table; 11] = [
     PROJECTS,
     RUNS,
     RESULTS,
@@ -59,6 +61,7 @@ const TABLES: [Table; 10] = [
     MONITOR_RESULTS,
     KV,
     RECENT,
+    DELIVERIES,
 ];
 
 /// How often the background sweep deletes expired records.
@@ -429,6 +432,11 @@ fn sweep_db(
                 .and_then(|v| v["when"].as_i64())
                 .is_some_and(|w| w < now - audit_retention)
         })?;
+        removed += expired(
+            DELIVERIES,
+            &tx,
+            &created_before(now - DELIVERY_RETENTION_MS),
+        )?;
         removed += expired(KV, &tx, &|b| {
             serde_json::from_slice::<Entry>(b).is_ok_and(|e| e.until <= now)
         })?;
@@ -954,6 +962,83 @@ impl DocStore for Embedded {
         rows.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
         Ok(page(rows, Page { offset: 0, limit }))
     }
+
+    async fn enqueue_deliveries(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        let list = deliveries.to_vec();
+        self.write("enqueue_deliveries", move |tx| {
+            for d in &list {
+                if tx.get_json::<Delivery>(DELIVERIES, &d.id)?.is_some() {
+                    return Err(StoreError::Duplicate {
+                        what: format!("delivery {}", d.id),
+                    });
+                }
+                put_json(tx, DELIVERIES, &d.id, d)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_delivery(
+        &self,
+        worker: &str,
+        now: Millis,
+        lease_ms: i64,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let worker = worker.to_string();
+        self.write("claim_delivery", move |tx| {
+            let mut due: Vec<Delivery> = tx.all_json(DELIVERIES)?;
+            due.retain(|d| {
+                d.created_at + DELIVERY_RETENTION_MS > now
+                    && d.status == DeliveryStatus::Pending
+                    && d.next_attempt_at <= now
+                    && d.lease_until.is_none_or(|l| l < now)
+            });
+            let Some(mut d) = due.into_iter().min_by(|a, b| {
+                a.next_attempt_at
+                    .cmp(&b.next_attempt_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            }) else {
+                return Ok(None);
+            };
+            d.worker = Some(worker);
+            d.lease_until = Some(now + lease_ms);
+            put_json(tx, DELIVERIES, &d.id, &d)?;
+            Ok(Some(d))
+        })
+        .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        worker: &str,
+        now: Millis,
+        outcome: &AttemptOutcome,
+    ) -> Result<bool, StoreError> {
+        let (id, worker, outcome) = (id.to_string(), worker.to_string(), outcome.clone());
+        self.write("finish_delivery", move |tx| {
+            let Some(mut d) = tx.get_json::<Delivery>(DELIVERIES, &id)? else {
+                return Ok(false);
+            };
+            if d.status != DeliveryStatus::Pending || d.worker.as_deref() != Some(&worker) {
+                return Ok(false);
+            }
+            apply_outcome(&mut d, now, &outcome);
+            put_json(tx, DELIVERIES, &d.id, &d)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn delivery_stats(&self) -> Result<DeliveryStats, StoreError> {
+        let now = self.clock.now_ms();
+        let mut rows: Vec<Delivery> = self
+            .read("delivery_stats", |tx| tx.all_json(DELIVERIES))
+            .await?;
+        rows.retain(|d| d.created_at + DELIVERY_RETENTION_MS > now);
+        Ok(stats_of(&rows))
+    }
 }
 
 #[async_trait]
@@ -1438,6 +1523,21 @@ impl KvStore for Embedded {
             Ok(entries)
         })
         .await
+    }
+
+    async fn put_draft(&self, owner: &str, draft: &Value, ttl: Duration) -> Result<(), StoreError> {
+        let key = format!("draft:{owner}");
+        let draft = draft.clone();
+        let until = self.clock.now_ms() + ms(ttl).max(1);
+        self.write("put_draft", move |tx| kv_put(tx, &key, draft, until))
+            .await
+    }
+
+    async fn get_draft(&self, owner: &str) -> Result<Option<Value>, StoreError> {
+        let key = format!("draft:{owner}");
+        let now = self.clock.now_ms();
+        self.write("get_draft", move |tx| kv_get(tx, &key, now))
+            .await
     }
 
     async fn claim_idempotency(

@@ -148,6 +148,18 @@ pub trait KvStore: Send + Sync {
     /// The newest `n` entries of the list `name`, newest first (empty when absent).
     async fn recent(&self, name: &str, n: u64) -> Result<Vec<serde_json::Value>, StoreError>;
 
+    /// Keeps `draft` (a user's last valid project) for `owner` until `ttl` from now,
+    /// replacing any earlier one.
+    async fn put_draft(
+        &self,
+        owner: &str,
+        draft: &serde_json::Value,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    /// `owner`'s draft, None when there is none or it has expired.
+    async fn get_draft(&self, owner: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
     /// Claims an idempotency key for `value` (a run id): None when this call claimed it,
     /// else the value stored by the call that did. Atomic (SET NX GET).
     async fn claim_idempotency(

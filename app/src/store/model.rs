@@ -160,6 +160,10 @@ pub struct AuditRow {
     pub version_before: Option<u64>,
     /// Version after, when versioned.
     pub version_after: Option<u64>,
+    /// For a versioned write: whether it was conditional (If-Match sent) or applied to
+    /// whatever version was current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditional: Option<bool>,
 }
 
 /// A synthetic monitor's configuration.
@@ -301,4 +305,126 @@ pub enum RateDecision {
         /// End of the block.
         until: Millis,
     },
+}
+
+/// Where an alert delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (at `next_attempt_at`).
+    Pending,
+    /// The webhook answered 2xx.
+    Delivered,
+    /// Given up after the last attempt (the dead-letter state).
+    Dead,
+}
+
+/// One alert for one webhook, queued for delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Delivery id (also sent as `X-Phase1-Delivery`, for the receiver's de-duplication).
+    pub id: String,
+    /// The alert it carries (one alert has a delivery per webhook).
+    pub alert_id: String,
+    /// What raised it: `synthetic.alert`, `canary.rollback`, `rollback.emergency`,
+    /// `ip.block`, `rollout.executed`.
+    pub kind: String,
+    /// The webhook, as the digest of its URL (URLs carry secrets and are never stored).
+    pub target: String,
+    /// The JSON body to send.
+    pub payload: Value,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it was queued.
+    pub created_at: Millis,
+    /// When the next attempt is due (pending deliveries).
+    pub next_attempt_at: Millis,
+    /// The worker holding it while an attempt is under way.
+    pub worker: Option<String>,
+    /// When that worker's hold runs out.
+    pub lease_until: Option<Millis>,
+    /// When it was delivered.
+    pub delivered_at: Option<Millis>,
+    /// The last attempt's failure.
+    pub last_error: Option<String>,
+    /// When the last attempt ended.
+    pub updated_at: Option<Millis>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptOutcome {
+    /// Delivered.
+    Delivered,
+    /// Failed; try again at `next_at`.
+    Retry {
+        /// The next attempt.
+        next_at: Millis,
+        /// What went wrong.
+        error: String,
+    },
+    /// Failed for the last time: dead-lettered.
+    Dead {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// The delivery queue at a glance.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct DeliveryStats {
+    /// Deliveries waiting (the queue depth).
+    pub pending: u64,
+    /// Deliveries made.
+    pub delivered: u64,
+    /// Deliveries given up (dead-lettered).
+    pub dead: u64,
+    /// When the oldest pending delivery was queued.
+    pub oldest_pending_at: Option<Millis>,
+    /// The most recent failure: when, and what.
+    pub last_error: Option<(Millis, String)>,
+}
+
+/// Applies an attempt's outcome to a held delivery: attempts + 1, the hold released, and
+/// the new status (every backend records an attempt the same way).
+pub fn apply_outcome(d: &mut Delivery, now: Millis, outcome: &AttemptOutcome) {
+    d.attempts += 1;
+    d.worker = None;
+    d.lease_until = None;
+    d.updated_at = Some(now);
+    match outcome {
+        AttemptOutcome::Delivered => {
+            d.status = DeliveryStatus::Delivered;
+            d.delivered_at = Some(now);
+        }
+        AttemptOutcome::Retry { next_at, error } => {
+            d.next_attempt_at = *next_at;
+            d.last_error = Some(error.clone());
+        }
+        AttemptOutcome::Dead { error } => {
+            d.status = DeliveryStatus::Dead;
+            d.last_error = Some(error.clone());
+        }
+    }
+}
+
+/// The statistics of a set of deliveries.
+pub fn stats_of(rows: &[Delivery]) -> DeliveryStats {
+    let count = |s: DeliveryStatus| rows.iter().filter(|d| d.status == s).count() as u64;
+    DeliveryStats {
+        pending: count(DeliveryStatus::Pending),
+        delivered: count(DeliveryStatus::Delivered),
+        dead: count(DeliveryStatus::Dead),
+        oldest_pending_at: rows
+            .iter()
+            .filter(|d| d.status == DeliveryStatus::Pending)
+            .map(|d| d.created_at)
+            .min(),
+        last_error: rows
+            .iter()
+            .filter_map(|d| Some((d.updated_at?, d.last_error.clone()?)))
+            .max_by_key(|(at, _)| *at),
+    }
 }

@@ -15,6 +15,7 @@
 //! | `audit`           | audit_id    | `when`                  | majority      |
 //! | `monitors`        | id          | —                       | majority      |
 //! | `monitor_results` | id          | `at`                    | acknowledged  |
+//! | `deliveries`      | id          | `created_at` (30 days)  | majority      |
 //!
 //! A result document is `{_id: run_id, document, created_at, ttl_at}`; a versioned setting
 //! is `{_id: key, version, value}`.
@@ -55,11 +56,11 @@
 //! one runtime (every binary) has exactly one client; tests, with a runtime each, get one
 //! per test. Creating the client does not contact the server.
 
-use super::doc::{DocStore, SchemaCheck};
+use super::doc::{DocStore, SchemaCheck, DELIVERY_RETENTION_MS};
 use super::error::{with_timeout, StoreError};
 use super::model::{
-    AuditRow, MonitorConfig, MonitorResult, Page, ProjectRecord, RunRecord, RunStatus, UserRecord,
-    Versioned,
+    stats_of, AttemptOutcome, AuditRow, Delivery, DeliveryStats, MonitorConfig, MonitorResult,
+    Page, ProjectRecord, RunRecord, RunStatus, UserRecord, Versioned,
 };
 use super::StoreSettings;
 use crate::clock::{Millis, SharedClock};
@@ -98,6 +99,7 @@ const SETTINGS: &str = "settings";
 const AUDIT: &str = "audit";
 const MONITORS: &str = "monitors";
 const MONITOR_RESULTS: &str = "monitor_results";
+const DELIVERIES: &str = "deliveries";
 
 /// The BSON date field the TTL indexes watch.
 const TTL_FIELD: &str = "ttl_at";
@@ -402,6 +404,7 @@ pub struct MongoStore {
     audit: Collection<Document>,
     monitors: Collection<Document>,
     monitor_results: Collection<Document>,
+    deliveries: Collection<Document>,
     retention_days: u32,
     audit_retention_days: u32,
     op_timeout: Duration,
@@ -443,6 +446,7 @@ impl MongoStore {
             audit: durable(AUDIT),
             monitors: durable(MONITORS),
             monitor_results,
+            deliveries: durable(DELIVERIES),
             db,
             db_name: settings.mongodb_db.clone(),
             retention_days: settings.retention_days,
@@ -532,6 +536,12 @@ impl MongoStore {
                 doc! { "monitor_id": 1, "at": -1 },
             ),
             IndexSpec::ttl(MONITOR_RESULTS, retention),
+            IndexSpec::new(
+                DELIVERIES,
+                "status_1_next_attempt_at_1",
+                doc! { "status": 1, "next_attempt_at": 1 },
+            ),
+            IndexSpec::ttl(DELIVERIES, DELIVERY_RETENTION_MS / 1000),
         ]
     }
 
@@ -1431,6 +1441,105 @@ impl DocStore for MongoStore {
         })
         .await
     }
+
+    async fn enqueue_deliveries(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        self.op("enqueue_deliveries", async {
+            let documents = deliveries
+                .iter()
+                .map(|d| encode(d, &d.id, Some(d.created_at)))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.deliveries
+                .insert_many(documents)
+                .await
+                .map_err(driver_error_on(|| "a delivery".to_string()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_delivery(
+        &self,
+        worker: &str,
+        now: Millis,
+        lease_ms: i64,
+    ) -> Result<Option<Delivery>, StoreError> {
+        self.op("claim_delivery", async {
+            let filter = doc! {
+                "status": "pending",
+                "next_attempt_at": { "$lte": now },
+                "created_at": { "$gt": now.saturating_sub(DELIVERY_RETENTION_MS) },
+                "$or": [ { "lease_until": null }, { "lease_until": { "$lt": now } } ],
+            };
+            let update = doc! {
+                "$set": { "worker": worker, "lease_until": now.saturating_add(lease_ms) },
+            };
+            let claimed = self
+                .deliveries
+                .find_one_and_update(filter, update)
+                .sort(doc! { "next_attempt_at": 1, "_id": 1 })
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(driver_error)?;
+            claimed.map(|d| decode(d, DELIVERIES)).transpose()
+        })
+        .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        worker: &str,
+        now: Millis,
+        outcome: &AttemptOutcome,
+    ) -> Result<bool, StoreError> {
+        self.op("finish_delivery", async {
+            let mut set = doc! { "worker": null, "lease_until": null, "updated_at": now };
+            match outcome {
+                AttemptOutcome::Delivered => {
+                    set.insert("status", "delivered");
+                    set.insert("delivered_at", now);
+                }
+                AttemptOutcome::Retry { next_at, error } => {
+                    set.insert("next_attempt_at", *next_at);
+                    set.insert("last_error", error.as_str());
+                }
+                AttemptOutcome::Dead { error } => {
+                    set.insert("status", "dead");
+                    set.insert("last_error", error.as_str());
+                }
+            }
+            let updated = self
+                .deliveries
+                .update_one(
+                    doc! { "_id": id, "status": "pending", "worker": worker },
+                    doc! { "$set": set, "$inc": { "attempts": 1_i64 } },
+                )
+                .await
+                .map_err(driver_error)?;
+            Ok(updated.matched_count == 1)
+        })
+        .await
+    }
+
+    async fn delivery_stats(&self) -> Result<DeliveryStats, StoreError> {
+        self.op("delivery_stats", async {
+            let kept = self.clock.now_ms().saturating_sub(DELIVERY_RETENTION_MS);
+            let rows: Vec<Delivery> = self
+                .find_many(
+                    &self.deliveries,
+                    doc! { "created_at": { "$gt": kept } },
+                    doc! { "created_at": 1, "_id": 1 },
+                    0,
+                    None,
+                )
+                .await?;
+            Ok(stats_of(&rows))
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -2121,6 +2230,7 @@ mod tests {
                     new: json!({"x": 1}),
                     version_before: Some(1),
                     version_after: Some(u64::from(u32::MAX) + 7),
+                    conditional: Some(false),
                 })
                 .await
                 .expect("append");
@@ -2189,10 +2299,10 @@ mod tests {
         let before = store.check_schema().await.expect("check");
         assert!(before.iter().all(|c| !c.ok), "{before:?}");
         let created = store.migrate().await.expect("migrate");
-        assert_eq!(created.len(), 12, "{created:?}");
+        assert_eq!(created.len(), 14, "{created:?}");
         assert_eq!(store.migrate().await.expect("again"), Vec::<String>::new());
         let checks = store.check_schema().await.expect("check");
-        assert_eq!(checks.len(), 12);
+        assert_eq!(checks.len(), 14);
         assert!(checks.iter().all(|c| c.ok), "{checks:?}");
         let runs_ttl = checks
             .iter()

@@ -708,6 +708,37 @@ impl KvStore for RedisStore {
             .collect()
     }
 
+    async fn put_draft(
+        &self,
+        owner: &str,
+        draft: &serde_json::Value,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let (expires_at, px) = expiry(self.clock.now_ms(), ttl.max(Duration::from_millis(1)));
+        let entry = serde_json::json!({"expires_at": expires_at, "draft": draft});
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(&["draft", owner]))
+            .arg(entry.to_string())
+            .arg("PX")
+            .arg(px);
+        let _: String = self.query("put_draft", &cmd).await?;
+        Ok(())
+    }
+
+    async fn get_draft(&self, owner: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let k = self.key(&["draft", owner]);
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(&k);
+        let v: Option<String> = self.query("get_draft", &cmd).await?;
+        let Some(v) = v else { return Ok(None) };
+        let mut entry: serde_json::Value = serde_json::from_str(&v)
+            .map_err(|err| StoreError::corrupt(STORE, format!("{k}: {err}")))?;
+        let live = entry["expires_at"]
+            .as_i64()
+            .is_some_and(|e| e > self.clock.now_ms());
+        Ok(live.then(|| entry["draft"].take()))
+    }
+
     async fn claim_idempotency(
         &self,
         key: &str,

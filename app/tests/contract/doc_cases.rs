@@ -3,8 +3,8 @@
 use phase1_app::clock::Clock;
 use phase1_app::clock::ManualClock;
 use phase1_app::store::model::{
-    AuditRow, MonitorConfig, MonitorResult, Page, ProjectRecord, Role, RunRecord, RunStatus,
-    UserRecord,
+    AttemptOutcome, AuditRow, Delivery, DeliveryStats, DeliveryStatus, MonitorConfig,
+    MonitorResult, Page, ProjectRecord, Role, RunRecord, RunStatus, UserRecord,
 };
 use phase1_app::store::{DocStore, StoreError};
 use serde_json::json;
@@ -448,6 +448,7 @@ pub async fn audit_is_append_only_and_newest_first(s: Arc<dyn DocStore>, c: Arc<
             new: json!({"v": i + 1}),
             version_before: Some(i as u64 + 1),
             version_after: Some(i as u64 + 2),
+            conditional: (i % 2 == 0).then_some(i == 0),
         })
         .await
         .expect("append");
@@ -464,6 +465,11 @@ pub async fn audit_is_append_only_and_newest_first(s: Arc<dyn DocStore>, c: Arc<
         ["a3", "a2", "a1"]
     );
     assert_eq!(rows[0].version_after, Some(5));
+    assert_eq!(
+        rows.iter().map(|r| r.conditional).collect::<Vec<_>>(),
+        [None, Some(false), None],
+        "conditional is kept when set and absent otherwise"
+    );
     let again = s.list_audit(Page::default()).await.expect("list");
     assert_eq!(again.len(), 5);
     c.advance(366 * DAY);
@@ -571,4 +577,140 @@ pub async fn migrate_is_idempotent_and_schema_checks_pass(
         "the audit TTL is reported: {checks:?}"
     );
     assert!(s.ping().await.is_ok());
+}
+
+fn delivery(id: &str, created_at: i64) -> Delivery {
+    Delivery {
+        id: id.into(),
+        alert_id: format!("alert-{id}"),
+        kind: "ip.block".into(),
+        target: "sha256:abc".into(),
+        payload: json!({"text": id}),
+        status: DeliveryStatus::Pending,
+        attempts: 0,
+        created_at,
+        next_attempt_at: created_at,
+        worker: None,
+        lease_until: None,
+        delivered_at: None,
+        last_error: None,
+        updated_at: None,
+    }
+}
+
+pub async fn deliveries_are_claimed_once_retried_and_dead_lettered(
+    s: Arc<dyn DocStore>,
+    c: Arc<ManualClock>,
+) {
+    let now = c.now_ms();
+    assert_eq!(
+        s.delivery_stats().await.expect("stats"),
+        DeliveryStats::default()
+    );
+    s.enqueue_deliveries(&[delivery("d1", now), delivery("d2", now + 1)])
+        .await
+        .expect("enqueue");
+    assert!(
+        s.enqueue_deliveries(&[delivery("d1", now)]).await.is_err(),
+        "ids are unique"
+    );
+    // Claimed in due order, each by one worker at a time.
+    let first = s
+        .claim_delivery("w1", now + 1, 10_000)
+        .await
+        .expect("claim")
+        .expect("d1");
+    assert_eq!(first.id, "d1");
+    let second = s
+        .claim_delivery("w2", now + 1, 10_000)
+        .await
+        .expect("claim")
+        .expect("d2");
+    assert_eq!(second.id, "d2");
+    assert_eq!(
+        s.claim_delivery("w3", now + 1, 10_000)
+            .await
+            .expect("claim"),
+        None
+    );
+    // Only the holder finishes; a retry is due later.
+    let retry = AttemptOutcome::Retry {
+        next_at: now + 60_000,
+        error: "HTTP 500".into(),
+    };
+    assert!(!s
+        .finish_delivery("d1", "w2", now + 2, &retry)
+        .await
+        .expect("not the holder"));
+    assert!(s
+        .finish_delivery("d1", "w1", now + 2, &retry)
+        .await
+        .expect("finish"));
+    assert!(s
+        .finish_delivery("d2", "w2", now + 3, &AttemptOutcome::Delivered)
+        .await
+        .expect("finish"));
+    assert!(!s
+        .finish_delivery("d2", "w2", now + 4, &AttemptOutcome::Delivered)
+        .await
+        .expect("twice"));
+    assert_eq!(
+        s.claim_delivery("w1", now + 59_999, 10_000)
+            .await
+            .expect("claim"),
+        None,
+        "not due yet"
+    );
+    let stats = s.delivery_stats().await.expect("stats");
+    assert_eq!((stats.pending, stats.delivered, stats.dead), (1, 1, 0));
+    assert_eq!(stats.oldest_pending_at, Some(now));
+    assert_eq!(stats.last_error, Some((now + 2, "HTTP 500".to_string())));
+    // A worker that dies: its hold runs out and another claims the delivery.
+    let held = s
+        .claim_delivery("w1", now + 60_000, 1_000)
+        .await
+        .expect("claim")
+        .expect("due");
+    assert_eq!((held.id.as_str(), held.attempts), ("d1", 1));
+    assert_eq!(
+        s.claim_delivery("w2", now + 60_500, 1_000)
+            .await
+            .expect("claim"),
+        None,
+        "held"
+    );
+    let again = s
+        .claim_delivery("w2", now + 61_001, 1_000)
+        .await
+        .expect("claim")
+        .expect("expired hold");
+    assert_eq!(again.worker.as_deref(), Some("w2"));
+    assert!(!s
+        .finish_delivery("d1", "w1", now + 61_002, &AttemptOutcome::Delivered)
+        .await
+        .expect("late"));
+    let dead = AttemptOutcome::Dead {
+        error: "HTTP 503".into(),
+    };
+    assert!(s
+        .finish_delivery("d1", "w2", now + 61_003, &dead)
+        .await
+        .expect("dead"));
+    assert_eq!(
+        s.claim_delivery("w1", now + 10_000_000, 1_000)
+            .await
+            .expect("claim"),
+        None
+    );
+    let stats = s.delivery_stats().await.expect("stats");
+    assert_eq!((stats.pending, stats.delivered, stats.dead), (0, 1, 1));
+    assert_eq!(stats.oldest_pending_at, None);
+    assert_eq!(
+        stats.last_error,
+        Some((now + 61_003, "HTTP 503".to_string()))
+    );
+    // Kept 30 days.
+    c.advance(30 * DAY + 1);
+    let stats = s.delivery_stats().await.expect("stats");
+    assert_eq!((stats.pending, stats.delivered, stats.dead), (0, 0, 0));
 }

@@ -643,6 +643,33 @@ pub async fn canary_window_and_idempotency(s: Arc<dyn KvStore>, c: Arc<ManualClo
     );
 }
 
+pub async fn drafts_are_per_owner_replaced_and_expire_by_the_clock(
+    s: Arc<dyn KvStore>,
+    c: Arc<ManualClock>,
+) {
+    let day = Duration::from_secs(86_400);
+    assert_eq!(s.get_draft("kim@x.io").await.expect("none yet"), None);
+    s.put_draft("kim@x.io", &json!({"name": "first"}), day)
+        .await
+        .expect("put");
+    s.put_draft("kim@x.io", &json!({"name": "second"}), day)
+        .await
+        .expect("replace");
+    s.put_draft("lee@x.io", &json!({"name": "other"}), day)
+        .await
+        .expect("put other");
+    assert_eq!(
+        s.get_draft("kim@x.io").await.expect("get"),
+        Some(json!({"name": "second"}))
+    );
+    assert_eq!(
+        s.get_draft("lee@x.io").await.expect("get other"),
+        Some(json!({"name": "other"}))
+    );
+    c.advance(86_400_001);
+    assert_eq!(s.get_draft("kim@x.io").await.expect("expired"), None);
+}
+
 pub async fn rotation_keeps_the_user_sessions_revocable(s: Arc<dyn KvStore>, c: Arc<ManualClock>) {
     s.create_refresh_family("f1", "kim@x.io", "a", 10 * MIN)
         .await

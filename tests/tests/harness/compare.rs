@@ -1,11 +1,21 @@
 //! Comparing run documents: equal apart from the fields that legitimately differ between
 //! two executions (timestamps, shard count, cache flag, timings), and what the API adds to
-//! the engine's document (`run_id` and `status` at the top, `provenance.commit`).
+//! the engine's document (`run_id` and `status` at the top; `commit`, `features` and
+//! `project_source` in provenance).
 
 use serde_json::Value;
 
-/// Provenance fields that differ between executions, and the API's `commit`.
-const VOLATILE_PROVENANCE: [&str; 5] = ["started_at", "finished_at", "shards", "cached", "commit"];
+/// Provenance fields that differ between executions, and the API's own (`commit`, and what
+/// the request decided: `features`, `project_source`).
+const VOLATILE_PROVENANCE: [&str; 7] = [
+    "started_at",
+    "finished_at",
+    "shards",
+    "cached",
+    "commit",
+    "features",
+    "project_source",
+];
 /// Statistics that measure time.
 const VOLATILE_STATS: [&str; 2] = ["duration_ms", "permutations_per_sec"];
 /// Fields the API adds to the engine's document.

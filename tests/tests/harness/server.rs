@@ -165,7 +165,7 @@ impl Drop for Server {
 }
 
 /// The environment every test server gets before the store's and the test's variables.
-fn base_env() -> Vec<(&'static str, &'static str)> {
+pub fn base_env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("APP_ENV", "dev"),
         ("PHASE1_ADMIN_TOKEN", ADMIN_TOKEN),

@@ -33,8 +33,9 @@ async fn flags_version(admin: &Api) -> String {
     etag(&admin.get("/api/phase1/flags").await)
 }
 
-/// Reads, ETags, If-Match (428, 412), invalid keys first, concurrent writers (one wins),
-/// audit rows.
+/// Reads, ETags, If-Match (412 when stale; optional), invalid keys first, concurrent
+/// conditional writers (one wins) and unconditional ones (all land), the flat form, audit
+/// rows that say whether a write was conditional.
 pub async fn flag_writes_are_versioned_and_audited(backend: Backend) {
     let env = Env::start(backend, &[]);
     let admin = &env.admin;
@@ -64,10 +65,6 @@ pub async fn flag_writes_are_versioned_and_audited(backend: Backend) {
     assert_eq!(etag(&read), "1");
 
     let change = json!({"changes": {"gates_ab": false}});
-    admin
-        .post("/api/phase1/flags", &change)
-        .await
-        .expect_problem(428, "PRECONDITION_REQUIRED");
     post_if_match(admin, "/api/phase1/flags", "7", &change)
         .await
         .expect_problem(412, "VERSION_CONFLICT");
@@ -130,6 +127,61 @@ pub async fn flag_writes_are_versioned_and_audited(backend: Backend) {
     assert!(row["new"]["gates_ab"]["rollout_percentage"].is_u64());
     assert!(row["request_id"].as_str().is_some_and(|r| !r.is_empty()));
     assert!(row["when"].is_i64());
+    assert_eq!(row["conditional"], json!(true));
+
+    // Without If-Match (or with `*`) a write applies to the current version and says so in
+    // its audit row; the flat form names the flags at the top level.
+    let plain = admin
+        .post("/api/phase1/flags", &json!({"gates_ab": false}))
+        .await;
+    assert_eq!(plain.expect(200)["version"], json!(3));
+    let audit = admin.get("/api/phase1/flags/audit").await;
+    let row = &audit.expect(200)["rows"][0];
+    assert_eq!(row["conditional"], json!(false));
+    assert_eq!(row["route"], json!("/api/phase1/flags"));
+    assert_eq!(
+        (
+            row["old"]["gates_ab"]["enabled"].clone(),
+            row["new"]["gates_ab"]["enabled"].clone()
+        ),
+        (json!(true), json!(false))
+    );
+    let starred = admin
+        .send(
+            admin
+                .request(Method::POST, "/api/admin/flags/update")
+                .header("if-match", "*")
+                .json(&json!({"gates_ab": {"enabled": true}})),
+        )
+        .await;
+    assert_eq!(starred.expect(200)["version"], json!(4));
+    let flat_bad = admin
+        .post(
+            "/api/phase1/flags",
+            &json!({"gates_ab": {"rollout_percentage": 101}}),
+        )
+        .await;
+    assert_eq!(
+        flat_bad.expect_problem(422, "VALIDATION_FAILED")["errors"][0]["field"],
+        json!("gates_ab.rollout_percentage"),
+        "the flat form's field paths have no prefix"
+    );
+    admin
+        .post("/api/phase1/flags", &json!({"gatesAB": true}))
+        .await
+        .expect_problem(400, "INVALID_KEYS");
+    // Ten unconditional writers at once: every one lands, each on its own version.
+    let writes = (0..10).map(|i| {
+        let body = json!({"gates_ab": {"rollout_percentage": i * 10}});
+        async move { admin.post("/api/phase1/flags", &body).await }
+    });
+    let mut versions: Vec<u64> = join_all(writes)
+        .await
+        .iter()
+        .map(|r| r.expect(200)["version"].as_u64().expect("a version"))
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (5..=14).collect::<Vec<u64>>());
 }
 
 /// Buckets of 1,000 emails equal an independent murmur3; allowlists and admin_only; flags
@@ -394,10 +446,18 @@ pub async fn canary_rolls_back_on_errors(backend: Backend) {
     );
     assert!(events.iter().any(|e| e["kind"] == json!("canary.rollback")));
 
-    // Emergency rollback: every flag off, measured time to recovery.
+    // Emergency rollback: every flag off, measured time to recovery; no body, or a reason and
+    // a target percentage of 0 (another percentage is refused).
+    env.admin
+        .post("/api/phase1/rollback", &json!({"target_percentage": 25}))
+        .await
+        .expect_problem(422, "VALIDATION_FAILED");
     let rb = env
         .admin
-        .post("/api/phase1/rollback", &json!({"reason": "test emergency"}))
+        .post(
+            "/api/phase1/rollback",
+            &json!({"reason": "test emergency", "target_percentage": 0}),
+        )
         .await;
     let r = rb.expect(200);
     assert_eq!(r["rolled_back"], json!(true));
@@ -431,10 +491,18 @@ pub async fn rollout_plan_and_execute(backend: Backend) {
         .admin
         .post(
             "/api/admin/rollout/plan",
-            &json!({"target": "CANARY_25", "admin_only": true}),
+            &json!({"target": "CANARY_25", "admin_only": true, "eta": "tomorrow 09:00"}),
         )
         .await;
     let p = plan.expect(200);
+    assert_eq!(p["eta"], json!("tomorrow 09:00"), "the plan echoes the eta");
+    env.admin
+        .post(
+            "/api/admin/rollout/plan",
+            &json!({"target": "CANARY_25", "eta": 5}),
+        )
+        .await
+        .expect_problem(422, "VALIDATION_FAILED");
     let steps: Vec<Value> = p["steps"].as_array().cloned().unwrap_or_default();
     let phases: Vec<&Value> = steps.iter().map(|s| &s["phase"]).collect();
     assert_eq!(
@@ -446,13 +514,26 @@ pub async fn rollout_plan_and_execute(backend: Backend) {
         ]
     );
     let v = etag(&env.admin.get("/api/phase1/canary/status").await);
-    let body = json!({"target": "CANARY_25", "admin_only": true});
-    env.admin
-        .post("/api/admin/rollout/execute", &body)
+    let stale = (v.parse::<u64>().expect("a version") + 5).to_string();
+    let body = json!({"target": "CANARY_25", "admin_only": true, "eta": "2026-12-04T09:00Z"});
+    post_if_match(&env.admin, "/api/admin/rollout/execute", &stale, &body)
         .await
-        .expect_problem(428, "PRECONDITION_REQUIRED");
-    let first = post_if_match(&env.admin, "/api/admin/rollout/execute", &v, &body).await;
-    assert_eq!(first.expect(200)["entered"], json!("ADMIN_ONLY"));
+        .expect_problem(412, "VERSION_CONFLICT");
+    // Without If-Match: the step is taken from the state it was judged on.
+    let first = env.admin.post("/api/admin/rollout/execute", &body).await;
+    let entered = first.expect(200);
+    assert_eq!(entered["entered"], json!("ADMIN_ONLY"));
+    assert_eq!(entered["eta"], json!("2026-12-04T09:00Z"));
+    let audit = env.admin.get("/api/phase1/flags/audit").await;
+    let rows = audit.expect(200)["rows"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let row = rows
+        .iter()
+        .find(|r| r["action"] == json!("canary.update"))
+        .expect("a canary.update row");
+    assert_eq!(row["conditional"], json!(false));
     let v = etag(&env.admin.get("/api/phase1/canary/status").await);
     let refused = post_if_match(&env.admin, "/api/admin/rollout/execute", &v, &body).await;
     let r = refused.expect_problem(409, "ROLLOUT_REFUSED");

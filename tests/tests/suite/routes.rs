@@ -6,7 +6,12 @@ use crate::harness::{cli, compare, Auth, Backend, BUILD_ID, COMMIT_SHA, RULESET_
 use serde_json::{json, Value};
 
 /// The route table of api.md as the app serves it: method, path, auth level, flags.
-const ROUTES: [(&str, &str, &str, &[&str]); 67] = [
+const ROUTES: [(&str, &str, &str, &[&str]); 72] = [
+    ("GET", "/api/notifications/status", "ops", &[]),
+    ("GET", "/api/phase1/reports/daily", "ops", &[]),
+    ("GET", "/health", "public", &[]),
+    ("POST", "/auth/login", "public", &[]),
+    ("POST", "/auth/mfa", "public", &[]),
     ("GET", "/api/phase1/canary/status", "public", &[]),
     ("GET", "/api/phase1/flags", "ops", &[]),
     ("POST", "/api/phase1/flags", "ops", &[]),

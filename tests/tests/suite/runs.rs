@@ -228,7 +228,7 @@ pub async fn async_run(backend: Backend) {
         let cron = api
             .send(api.request(method, "/api/phase1/internal/worker"))
             .await;
-        assert_eq!(cron.expect(200), &json!({"ran": 0}));
+        assert_eq!(cron.expect(200), &json!({"ran": 0, "alert_attempts": 0}));
     }
 }
 

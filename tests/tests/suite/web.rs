@@ -115,6 +115,7 @@ pub async fn web_pages_match_vercel(backend: Backend) {
         "/api/phase1/nothing-here",
         "/healthz",
         "/readyz",
+        "/health",
     ] {
         let res = http
             .get(format!("{base}{url}"))

@@ -2,11 +2,16 @@
 //! in the body (`access_token`, for API clients sending `Authorization: Bearer`) and as
 //! cookies: `phase1_access` (15 minutes, path /) and `phase1_refresh` (24 hours, path
 //! /api/auth), both HttpOnly, Secure, SameSite=Strict.
+//!
+//! Login and MFA also serve curl's cookie jar (`curl -c jar -b jar -d "email=…" …`): they take
+//! form-encoded bodies, login takes `username` for `email`, and login sets the MFA token as
+//! a cookie too (`phase1_mfa`, 5 minutes, HttpOnly, Secure, SameSite=Strict), which MFA reads
+//! when the body carries no `mfa_token`.
 
 use super::origin;
 use crate::auth::tokens;
 use crate::http::auth::{authorize, cookie, AuthLevel, Session};
-use crate::http::body::{required_string, unknown_keys, JsonObject};
+use crate::http::body::{required_string, unknown_keys, FormOrJson, JsonObject};
 use crate::http::client_ip::ClientIp;
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::state::AppState;
@@ -16,12 +21,15 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use phase1_core::error::FieldError;
 use serde_json::{json, Map, Value};
 
 /// The access cookie's name.
 pub const ACCESS_COOKIE: &str = "phase1_access";
 /// The refresh cookie's name.
 pub const REFRESH_COOKIE: &str = "phase1_refresh";
+/// The cookie that carries the MFA step between login and MFA.
+pub const MFA_COOKIE: &str = "phase1_mfa";
 
 /// A `Set-Cookie` value for one of the session cookies (an empty value and age 0 clear it).
 fn set_cookie(name: &str, value: &str, path: &str, max_age_s: i64) -> Option<HeaderValue> {
@@ -79,33 +87,66 @@ fn two_strings(body: &Map<String, Value>, a: &str, b: &str) -> ApiResult<(String
     }
 }
 
-/// `POST /api/auth/login`.
+/// `{email (or username), password}` of a login.
+fn credentials(body: &mut Map<String, Value>) -> ApiResult<(String, String)> {
+    if let Some(name) = body.remove("username") {
+        if body.contains_key("email") {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "username",
+                "give email or username, not both",
+            )]));
+        }
+        body.insert("email".into(), name);
+    }
+    two_strings(body, "email", "password")
+}
+
+/// `POST /api/auth/login` (and `/auth/login`): JSON or form-encoded.
 pub async fn login(
     State(state): State<AppState>,
     ip: Option<Extension<ClientIp>>,
-    JsonObject(body): JsonObject,
+    uri: axum::http::Uri,
+    FormOrJson(mut body): FormOrJson,
 ) -> ApiResult<Response> {
-    let (email, password) = two_strings(&body, "email", "password")?;
-    let origin = origin("/api/auth/login", ip);
+    let (email, password) = credentials(&mut body)?;
+    let origin = origin(route_of(&uri, "/api/auth/login"), ip);
     let mfa_token = sessions::login(&state, &email, password, &origin).await?;
+    let cookie = set_cookie(MFA_COOKIE, &mfa_token, "/", tokens::MFA_TTL_MS / 1000);
     let body = json!({
         "mfa_required": true,
         "mfa_token": mfa_token,
         "expires_in": tokens::MFA_TTL_MS / 1000,
     });
-    Ok(with_cookies(Json(body).into_response(), [None, None]))
+    Ok(with_cookies(Json(body).into_response(), [cookie, None]))
 }
 
-/// `POST /api/auth/mfa`.
+/// `POST /api/auth/mfa` (and `/auth/mfa`): JSON or form-encoded; the MFA token from the body,
+/// else from login's cookie.
 pub async fn mfa(
     State(state): State<AppState>,
     ip: Option<Extension<ClientIp>>,
-    JsonObject(body): JsonObject,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    FormOrJson(mut body): FormOrJson,
 ) -> ApiResult<Response> {
+    if body.get("mfa_token").is_none_or(Value::is_null) {
+        if let Some(token) = cookie(&headers, MFA_COOKIE).filter(|t| !t.is_empty()) {
+            body.insert("mfa_token".into(), json!(token));
+        }
+    }
     let (token, code) = two_strings(&body, "mfa_token", "code")?;
-    let origin = origin("/api/auth/mfa", ip);
+    let origin = origin(route_of(&uri, "/api/auth/mfa"), ip);
     let issued = sessions::mfa(&state, &token, &code, &origin).await?;
-    Ok(session_response(&issued))
+    let mut res = session_response(&issued);
+    if let Some(cleared) = set_cookie(MFA_COOKIE, "", "/", 0) {
+        res.headers_mut().append(header::SET_COOKIE, cleared);
+    }
+    Ok(res)
+}
+
+/// The route pattern a request reached (an alias names itself), for audit rows.
+fn route_of(uri: &axum::http::Uri, default: &'static str) -> &'static str {
+    crate::http::route_for("POST", uri.path()).map_or(default, |r| r.path)
 }
 
 /// `POST /api/auth/refresh`: the refresh cookie rotates.

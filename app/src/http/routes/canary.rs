@@ -79,7 +79,7 @@ fn reason(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> String {
     }
 }
 
-/// `POST /api/phase1/canary/update`: `{phase or percentage, reason}` + If-Match.
+/// `POST /api/phase1/canary/update`: `{phase or percentage, reason}`, If-Match optional.
 pub async fn update(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -95,8 +95,8 @@ pub async fn update(
         return Err(ApiError::validation(errors));
     };
     let origin = origin("/api/phase1/canary/update", ip);
-    let version =
-        canary::enter(&state, &origin, &session.email, Some(expected), phase, &why).await?;
+    let precondition = (expected, expected.is_some());
+    let version = canary::enter(&state, &origin, &session.email, precondition, phase, &why).await?;
     let (_, status) = canary::status(&state).await?;
     Ok(Json(json!({"version": version, "canary": status})))
 }
@@ -118,9 +118,22 @@ pub async fn evaluate(
     ))
 }
 
-/// `{target, admin_only}` of the rollout routes.
-fn rollout_body(body: &Map<String, Value>) -> ApiResult<(Phase, bool)> {
-    let mut errors = only(body, &["target", "admin_only"]);
+/// `{target, admin_only, eta}` of the rollout routes (`eta`: free text, echoed).
+fn rollout_body(body: &Map<String, Value>) -> ApiResult<(Phase, bool, Option<String>)> {
+    let mut errors = only(body, &["target", "admin_only", "eta"]);
+    let eta = match body.get("eta") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 => {
+            Some(s.trim().to_string())
+        }
+        Some(_) => {
+            errors.push(FieldError::new(
+                "eta",
+                "must be text of 1 to 100 characters (e.g. 2026-12-04T09:00Z)",
+            ));
+            None
+        }
+    };
     let target = phase_of(body, "target", &mut errors);
     let admin_only = match body.get("admin_only") {
         None => false,
@@ -137,7 +150,7 @@ fn rollout_body(body: &Map<String, Value>) -> ApiResult<(Phase, bool)> {
         ));
     }
     match target {
-        Some(t) if errors.is_empty() => Ok((t, admin_only)),
+        Some(t) if errors.is_empty() => Ok((t, admin_only, eta)),
         _ => Err(ApiError::validation(errors)),
     }
 }
@@ -148,7 +161,7 @@ pub async fn plan(
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let (target, admin_only) = rollout_body(&body)?;
+    let (target, admin_only, eta) = rollout_body(&body)?;
     let (version, c, judgement) = canary::judgement(&state).await?;
     let t = state.config.canary;
     let steps = canary::plan(c.phase, target, admin_only);
@@ -156,6 +169,7 @@ pub async fn plan(
         "current": c.phase,
         "version": version,
         "target": target,
+        "eta": eta,
         "steps": steps,
         "criteria": {
             "progress": {
@@ -180,7 +194,9 @@ pub async fn plan(
 }
 
 /// `POST /api/admin/rollout/execute`: enters the plan's next step when it may (a step that
-/// widens exposure needs GO), else 409 with the reasons. If-Match: the canary's version.
+/// widens exposure needs GO), else 409 with the reasons. If-Match (the canary's version) is
+/// optional: without it the step is still taken only from the state it was judged on, judged
+/// again if the canary changed meanwhile.
 pub async fn execute(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -189,53 +205,85 @@ pub async fn execute(
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let expected = if_match(&headers)?;
-    let (target, admin_only) = rollout_body(&body)?;
-    let (version, c, judgement) = canary::judgement(&state).await?;
-    if version != expected {
-        return Err(crate::store::StoreError::VersionConflict {
-            expected: Some(expected),
-            found: Some(version),
-        }
-        .into());
-    }
-    let steps = canary::plan(c.phase, target, admin_only);
-    let Some(step) = steps.first() else {
-        return Err(refused(
-            format!("the canary is already at {}", target.as_str()),
-            &[],
-        ));
-    };
-    if step.needs_go && judgement.decision != Decision::Go {
-        return Err(refused(
-            format!(
-                "{} → {} needs GO; the decision is {:?}",
-                c.phase.as_str(),
-                step.phase.as_str(),
-                judgement.decision
-            ),
-            &judgement.reasons,
-        )
-        .with_extension("decision", json!(judgement.decision))
-        .with_extension("criteria", json!(judgement.criteria)));
-    }
+    let (target, admin_only, eta) = rollout_body(&body)?;
     let origin = origin("/api/admin/rollout/execute", ip);
-    let why = format!("rollout to {}", target.as_str());
-    let version = canary::enter(
-        &state,
-        &origin,
-        &session.email,
-        Some(expected),
-        step.phase,
-        &why,
-    )
-    .await?;
-    Ok(Json(json!({
-        "entered": step.phase,
-        "version": version,
-        "remaining": &steps[1..],
-        "decision": judgement.decision,
-        "reasons": judgement.reasons,
-    })))
+    let mut attempts = 0;
+    loop {
+        let (version, c, judgement) = canary::judgement(&state).await?;
+        if let Some(e) = expected.filter(|e| *e != version) {
+            return Err(crate::store::StoreError::VersionConflict {
+                expected: Some(e),
+                found: Some(version),
+            }
+            .into());
+        }
+        let steps = canary::plan(c.phase, target, admin_only);
+        let Some(step) = steps.first() else {
+            return Err(refused(
+                format!("the canary is already at {}", target.as_str()),
+                &[],
+            ));
+        };
+        if step.needs_go && judgement.decision != Decision::Go {
+            return Err(refused(
+                format!(
+                    "{} → {} needs GO; the decision is {:?}",
+                    c.phase.as_str(),
+                    step.phase.as_str(),
+                    judgement.decision
+                ),
+                &judgement.reasons,
+            )
+            .with_extension("decision", json!(judgement.decision))
+            .with_extension("criteria", json!(judgement.criteria)));
+        }
+        let why = format!("rollout to {}", target.as_str());
+        let precondition = (Some(version), expected.is_some());
+        match canary::enter(
+            &state,
+            &origin,
+            &session.email,
+            precondition,
+            step.phase,
+            &why,
+        )
+        .await
+        {
+            Err(crate::store::StoreError::VersionConflict { .. })
+                if expected.is_none() && attempts < 5 =>
+            {
+                attempts += 1;
+            }
+            Ok(version) => {
+                crate::service::notifications::raise(
+                    &state,
+                    crate::service::notifications::Alert {
+                        kind: "rollout.executed",
+                        severity: "warning",
+                        summary: format!(
+                            "rollout step by {}: {} → {} ({} %)",
+                            session.email,
+                            c.phase.as_str(),
+                            step.phase.as_str(),
+                            step.percentage
+                        ),
+                        details: json!({"from": c.phase, "to": step.phase, "target": target,
+                                        "version": version, "eta": eta}),
+                    },
+                )
+                .await;
+                return Ok(Json(json!({
+                    "entered": step.phase,
+                    "version": version,
+                    "remaining": &steps[1..],
+                    "decision": judgement.decision,
+                    "reasons": judgement.reasons,
+                    "eta": eta,
+                })));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn refused(detail: String, reasons: &[String]) -> ApiError {
@@ -248,8 +296,8 @@ fn refused(detail: String, reasons: &[String]) -> ApiError {
     .with_extension("reasons", json!(reasons))
 }
 
-/// `POST /api/admin/flags/rollback` and `POST /api/phase1/rollback`: `{reason}`, no
-/// If-Match.
+/// `POST /api/admin/flags/rollback` and `POST /api/phase1/rollback`: no body, or `{reason,
+/// target_percentage: 0}`; never If-Match (an emergency must not race).
 pub async fn rollback(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -257,7 +305,15 @@ pub async fn rollback(
     uri: axum::http::Uri,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let mut errors = only(&body, &["reason"]);
+    let mut errors = only(&body, &["reason", "target_percentage"]);
+    match body.get("target_percentage") {
+        None | Some(Value::Null) => {}
+        Some(v) if v.as_f64() == Some(0.0) => {}
+        Some(_) => errors.push(FieldError::new(
+            "target_percentage",
+            "must be 0: a rollback takes every Phase-1 flag off and the canary to 0 %",
+        )),
+    }
     let mut why = reason(&body, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

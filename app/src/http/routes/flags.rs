@@ -31,25 +31,21 @@ pub fn with_etag(version: u64, body: Value) -> Response {
     res
 }
 
-/// The version of `If-Match` (`3`, `"3"` or `W/"3"`): 428 when missing (or `*`), 412 when
-/// it is not a version at all.
-pub fn if_match(headers: &HeaderMap) -> ApiResult<u64> {
-    let raw = headers
+/// The version of `If-Match` (`3`, `"3"` or `W/"3"`): None when absent (or `*`: the write
+/// applies to the current version, recorded as unconditional), 412 when it is not a
+/// version at all.
+pub fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
+    let Some(raw) = headers
         .get(axum::http::header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+        .map(|v| v.to_str().map(str::trim).unwrap_or("?"))
         .filter(|v| !v.is_empty() && *v != "*")
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::PRECONDITION_REQUIRED,
-                "PRECONDITION_REQUIRED",
-                "Precondition required",
-                "this write needs If-Match: <version> (the ETag of the current state)",
-            )
-        })?;
+    else {
+        return Ok(None);
+    };
     raw.trim_start_matches("W/")
         .trim_matches('"')
         .parse()
+        .map(Some)
         .map_err(|_| {
             ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
@@ -85,11 +81,20 @@ pub async fn get(State(state): State<AppState>) -> ApiResult<Response> {
     Ok(with_etag(stored.version, stored.to_json()))
 }
 
-/// The changes of a write body (`changes` or `updates`): keys checked first.
+/// The changes of a write body (`changes` or `updates`, or the map of changes alone, whose
+/// field paths then have no prefix): keys checked first.
 fn changes_of(body: &Map<String, Value>) -> ApiResult<(&'static str, &Map<String, Value>)> {
+    let wrapped = ["changes", "updates"];
+    if !body.is_empty() && !body.keys().any(|k| wrapped.contains(&k.as_str())) {
+        let bad = invalid_keys(body);
+        if !bad.is_empty() {
+            return Err(bad_keys(bad));
+        }
+        return Ok(("", body));
+    }
     let mut bad: Vec<String> = body
         .keys()
-        .filter(|k| *k != "changes" && *k != "updates")
+        .filter(|k| !wrapped.contains(&k.as_str()))
         .cloned()
         .collect();
     let field = if body.contains_key("changes") {

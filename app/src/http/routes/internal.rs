@@ -79,8 +79,9 @@ pub async fn shard(State(state): State<AppState>, req: Request) -> ApiResult<Jso
 }
 
 /// `GET|POST /api/phase1/internal/worker`: claims and runs queued runs, and runs whose
-/// worker died.
+/// worker died; then delivers the alerts that are due.
 pub async fn worker(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let ran = crate::service::worker::drain(&state).await?;
-    Ok(Json(json!({"ran": ran})))
+    let deliveries = crate::service::notifications::deliver_due(&state).await?;
+    Ok(Json(json!({"ran": ran, "alert_attempts": deliveries})))
 }

@@ -5,26 +5,86 @@ use super::origin;
 use crate::http::auth::Session;
 use crate::http::body::JsonObject;
 use crate::http::client_ip::ClientIp;
+use crate::http::problem::ApiError;
 use crate::http::problem::ApiResult;
 use crate::http::state::AppState;
+use crate::service::report::{self, Day};
 use crate::service::{events, metrics, synthetic};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use phase1_core::error::FieldError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// `GET /api/phase1/metrics`: every counter and histogram, summed over every instance, in
-/// the Prometheus text exposition format.
+/// the Prometheus text exposition format, and `store_ready` per store. With the key-value
+/// store (which holds the totals) down, the readiness gauges alone, so an alert can say
+/// which store is out.
 pub async fn prometheus(State(state): State<AppState>) -> ApiResult<Response> {
-    let totals = metrics::totals(&state).await?;
-    let mut res = metrics::prometheus(&totals).into_response();
+    let (totals, doc, kv) = tokio::join!(
+        metrics::totals(&state),
+        state.stores.doc.ping(),
+        state.stores.kv.ping()
+    );
+    let mut text = match totals {
+        Ok(totals) => metrics::prometheus(&totals),
+        Err(e) => {
+            tracing::warn!(target: "phase1::metrics", error = %e, "metric totals unavailable");
+            String::new()
+        }
+    };
+    text.push_str(&metrics::readiness(doc.is_ok(), kv.is_ok()));
+    let mut res = text.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(res)
+}
+
+/// `GET /api/notifications/status`: the alert delivery queue.
+pub async fn notifications(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(crate::service::notifications::status(&state).await?))
+}
+
+/// `?date` of the daily report.
+#[derive(Debug, Deserialize)]
+pub struct DailyQuery {
+    /// The day, `YYYY-MM-DD` (default: today, UTC).
+    pub date: Option<String>,
+}
+
+/// `GET /api/phase1/reports/daily`: the daily report as JSON, or as Markdown when `Accept`
+/// names `text/markdown`.
+pub async fn daily_report(
+    State(state): State<AppState>,
+    Query(q): Query<DailyQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let day = match q.date.as_deref() {
+        None => Day::of_ms(state.clock.now_ms()),
+        Some(d) => {
+            Day::parse(d).map_err(|m| ApiError::validation(vec![FieldError::new("date", m)]))?
+        }
+    };
+    let report = report::daily(&state, day).await?;
+    let markdown = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/markdown"));
+    if markdown {
+        return Ok((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/markdown; charset=utf-8"),
+            )],
+            report.to_markdown(),
+        )
+            .into_response());
+    }
+    Ok(Json(report.to_json()).into_response())
 }
 
 /// `?minutes` of the summary (1..=1440, default 60).

@@ -31,12 +31,19 @@ fn parse(state: &AppState, body: &Map<String, Value>) -> ApiResult<(Value, Value
     }
 }
 
-/// `POST /api/phase1/projects/validate`.
+/// `POST /api/phase1/projects/validate`: a valid project is also kept as the caller's draft
+/// (24 hours), the project of requests that name none.
 pub async fn validate(
     State(state): State<AppState>,
+    Extension(session): Extension<Session>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let (_, derived) = parse(&state, &body)?;
+    let (project, derived) = parse(&state, &body)?;
+    state
+        .stores
+        .kv
+        .put_draft(&session.email, &project, crate::service::runs::DRAFT_TTL)
+        .await?;
     Ok(Json(json!({"valid": true, "derived": derived})))
 }
 

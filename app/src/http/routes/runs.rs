@@ -8,6 +8,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::limit::{self, Counted};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::state::AppState;
+use crate::service::flags::Evaluated;
 use crate::service::runs::{self, rfc3339, Plan, Prepared, Stop, RUN_FIELDS};
 use crate::store::model::{RunRecord, RunStatus};
 use axum::extract::{Path, Query, State};
@@ -15,7 +16,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use phase1_core::error::FieldError;
-use phase1_core::request::Options;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -76,11 +76,11 @@ fn replay_problem(run: &RunRecord) -> Response {
 pub async fn run(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
-    Extension(options): Extension<Options>,
+    Extension(flags): Extension<Evaluated>,
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Response> {
-    let p = runs::prepare(&state, &session, &body, options, &RUN_FIELDS).await?;
+    let p = runs::prepare(&state, &session, &body, &flags, &RUN_FIELDS).await?;
     p.input.check_guardrail(state.config.engine.max_card)?;
     let idempotency = headers
         .get("idempotency-key")
@@ -129,6 +129,7 @@ pub async fn run(
     .await;
     if let Some(mut result) = cached {
         result["provenance"]["cached"] = json!(true);
+        runs::with_request_provenance(&mut result, &p);
         let mut record = runs::record(&state, &session, &p, RunStatus::Queued);
         record.id = run_id;
         state.stores.doc.create_run(&record).await?;
@@ -194,7 +195,7 @@ async fn run_sync(state: &AppState, p: &Prepared, record: &RunRecord) -> ApiResu
     let now = state.clock.now_ms();
     match outcome {
         Ok(doc) => {
-            let value = runs::stored_document(state, &doc)
+            let value = runs::stored_document(state, p, &doc)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
             if !doc_store
                 .finish_run(&record.id, Some(&state.worker_id), &value, now)
@@ -326,17 +327,56 @@ fn item_hash(doc: &Value, item: &str) -> String {
     phase1_core::hash::sha256_hex(value.to_string().as_bytes())
 }
 
+/// The inputs of the caller's latest run (project, ranges or preset, seed, top-N,
+/// objective, sample) under the fields of `body`: what a consistency check that names no
+/// inputs re-runs.
+async fn latest_inputs(
+    state: &AppState,
+    session: &Session,
+    body: serde_json::Map<String, Value>,
+) -> ApiResult<serde_json::Map<String, Value>> {
+    let newest = crate::store::model::Page {
+        offset: 0,
+        limit: 1,
+    };
+    let runs = state
+        .stores
+        .doc
+        .list_runs(Some(&session.email), newest)
+        .await?;
+    let Some(Value::Object(mut inputs)) = runs
+        .into_iter()
+        .next()
+        .map(|r| r.request["request"].clone())
+    else {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "project",
+            "no inputs given and no earlier run to re-run: send project, project_id or \
+             fixture, with ranges or preset",
+        )]));
+    };
+    inputs.extend(body.into_iter().filter(|(_, v)| !v.is_null()));
+    Ok(inputs)
+}
+
 /// `POST /api/phase1/validate/consistency`: runs a request `runs` times under different
 /// thread counts and shard splits, bypassing the cache, and compares.
 pub async fn consistency(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
-    Extension(options): Extension<Options>,
+    Extension(flags): Extension<Evaluated>,
     counted: Option<Extension<Counted>>,
     ip: Option<Extension<ClientIp>>,
     JsonObject(mut body): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let mut errors = Vec::new();
+    let inputs = ["project_id", "project", "fixture", "ranges", "preset"];
+    if inputs
+        .iter()
+        .all(|k| body.get(*k).is_none_or(Value::is_null))
+    {
+        body = latest_inputs(&state, &session, body).await?;
+    }
     let n = match body.remove("runs") {
         None | Some(Value::Null) => 3,
         Some(v) => match v.as_u64() {
@@ -378,7 +418,7 @@ pub async fn consistency(
         "objective",
         "sample",
     ];
-    let p = runs::prepare(&state, &session, &body, options, &allowed).await;
+    let p = runs::prepare(&state, &session, &body, &flags, &allowed).await;
     let p = match (p, errors.is_empty()) {
         (Ok(p), true) => p,
         (Ok(_), false) => return Err(ApiError::validation(errors)),
