@@ -432,9 +432,7 @@ pub async fn rollback_all(
         crate::service::notifications::Alert {
             kind: "rollback.emergency",
             severity: "page",
-            summary: format!(
-                "emergency rollback by {actor}: every Phase-1 feature is off ({reason})"
-            ),
+            summary: format!("emergency rollback: every Phase-1 feature is off ({reason})"),
             details: json!({"actor": actor, "reason": reason, "route": origin.route,
                             "time_to_recovery_ms": time_to_recovery_ms}),
         },

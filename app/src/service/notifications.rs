@@ -38,7 +38,8 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries one call of [`deliver_due`] tries at most (the rest wait for the next call).
 const BATCH: u32 = 100;
 
-/// An alert for the operators.
+/// An alert for the operators. Its summary is logged, so it names no person (an actor goes
+/// in `details`, which only the webhooks receive).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
     /// What raised it: `synthetic.alert`, `canary.rollback`, `rollback.emergency`,

@@ -773,7 +773,10 @@ pub async fn alerts_are_delivered_signed_retried_and_dead_lettered(backend: Back
         )
         .await
         .expect(200);
-    env.admin
+    // The rollout step by a signed-in admin person.
+    let person = User::create(&env.admin, "admin").await;
+    let signed = crate::harness::signin::sign_in(&env.client(Auth::Anonymous), &person).await;
+    env.client(Auth::Bearer(signed.access))
         .post(
             "/api/admin/rollout/execute",
             &json!({"target": "CANARY_25", "admin_only": true}),
@@ -848,4 +851,14 @@ pub async fn alerts_are_delivered_signed_retried_and_dead_lettered(backend: Back
     );
     // The broken webhook: 8 attempts per alert, then dead-lettered.
     assert_eq!(broken.requests(), 16);
+    // The alerts are logged, naming no person; the webhooks get the actor.
+    let log = env.settled_log().await;
+    assert!(log.contains("operator alert"), "no alert log line");
+    assert!(!log.contains(&person.email), "an email in the log");
+    let rollout = got
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .find(|b| b["phase1"]["kind"] == json!("rollout.executed"))
+        .expect("the rollout alert");
+    assert_eq!(rollout["phase1"]["details"]["actor"], json!(person.email));
 }

@@ -261,14 +261,14 @@ pub async fn execute(
                         kind: "rollout.executed",
                         severity: "warning",
                         summary: format!(
-                            "rollout step by {}: {} → {} ({} %)",
-                            session.email,
+                            "rollout step: {} → {} ({} %)",
                             c.phase.as_str(),
                             step.phase.as_str(),
                             step.percentage
                         ),
                         details: json!({"from": c.phase, "to": step.phase, "target": target,
-                                        "version": version, "eta": eta}),
+                                        "version": version, "eta": eta,
+                                        "actor": session.email}),
                     },
                 )
                 .await;
