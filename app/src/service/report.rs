@@ -32,27 +32,18 @@ impl Day {
         }
     }
 
-    /// Parses `YYYY-MM-DD` (a real date of years 1970–9999).
+    /// Parses `YYYY-MM-DD` (a real date of years 1970–9999; the calendar is humantime's).
     pub fn parse(s: &str) -> Result<Day, String> {
         let bad = || format!("{s:?} is not a date written YYYY-MM-DD");
-        let parts: Vec<&str> = s.split('-').collect();
-        let [y, m, d] = parts.as_slice() else {
-            return Err(bad());
-        };
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        if s.len() != 10 {
             return Err(bad());
         }
-        let (y, m, d): (i64, u32, u32) = (
-            y.parse().map_err(|_| bad())?,
-            m.parse().map_err(|_| bad())?,
-            d.parse().map_err(|_| bad())?,
-        );
-        if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > days_in(y, m) {
-            return Err(bad());
-        }
-        Ok(Day {
-            epoch_day: days_from_civil(y, m, d),
-        })
+        let at = humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).map_err(|_| bad())?;
+        let ms = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| bad())?
+            .as_millis();
+        Ok(Day::of_ms(i64::try_from(ms).map_err(|_| bad())?))
     }
 
     /// Days since 1970-01-01.
@@ -67,47 +58,8 @@ impl Day {
 
     /// `YYYY-MM-DD`.
     pub fn to_iso(self) -> String {
-        let (y, m, d) = civil_from_days(self.epoch_day);
-        format!("{y:04}-{m:02}-{d:02}")
+        super::runs::rfc3339(self.start_ms())[..10].to_string()
     }
-}
-
-fn leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in(y: i64, m: u32) -> u32 {
-    match m {
-        2 if leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day number (the inverse of [`days_from_civil`]).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// The audit actions that are security events.
